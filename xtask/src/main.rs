@@ -1,0 +1,2 @@
+//! `cargo xtask`: the project's automation (rust-analyzer style).
+fn main() {}
