@@ -206,12 +206,12 @@ open_enum! {
 }
 
 open_enum! {
-    /// The response of a Logout Response (RFC 7143 §11.15.1).
+    /// The Response field of a Logout Response (RFC 7143 §11.15.1).
     ///
     /// ```
-    /// assert_eq!(iscsi_pdu::LogoutResponse::from(1), iscsi_pdu::LogoutResponse::CidNotFound);
+    /// assert_eq!(iscsi_pdu::LogoutResult::from(1), iscsi_pdu::LogoutResult::CidNotFound);
     /// ```
-    pub enum LogoutResponse(u8) {
+    pub enum LogoutResult(u8) {
         /// 0: connection or session closed successfully.
         Success = 0,
         /// 1: CID not found.

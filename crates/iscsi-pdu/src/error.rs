@@ -139,6 +139,10 @@ pub enum TextProblem {
     /// The last pair is not terminated by a NUL byte.
     #[error("last key=value pair is not NUL-terminated")]
     Unterminated,
+    /// A value given to be sent holds a NUL byte, which would end the pair early (only from
+    /// [`TextPairs::push`](crate::text_data::TextPairs::push); received values cannot hold one).
+    #[error("value holds a NUL byte")]
+    NulInValue,
     /// The same key appears twice in one request or response.
     #[error("key sent twice")]
     DuplicateKey,

@@ -1,0 +1,371 @@
+//! [`Pdu`]: every PDU of RFC 7143 §11, parsed from and encoded to complete PDUs.
+
+use bytes::{Buf, Bytes, BytesMut};
+
+use crate::ahs::{MAX_AHS_LEN, emit_list};
+use crate::bhs::{BHS_LEN, Bhs};
+use crate::codec::{Codec, Parts};
+use crate::digest::{self, Digests};
+use crate::*;
+
+/// Largest DataSegmentLength the 24-bit field can hold.
+pub const MAX_DATA_SEGMENT_LEN: u32 = 0x00ff_ffff;
+
+/// One iSCSI PDU, typed by opcode.
+///
+/// Parsing never panics and never copies the AHS or data segment: they are slices of the
+/// input [`Bytes`]. Encoding computes every derived field (TotalAHSLength,
+/// DataSegmentLength, padding, digests) itself.
+///
+/// ```
+/// use iscsi_pdu::*;
+/// let nop = Pdu::NopOut(NopOut { immediate: true, lun: Lun::ZERO, itt: Itt::RESERVED,
+///     ttt: Ttt::RESERVED, cmd_sn: SerialNumber(1), exp_stat_sn: SerialNumber(1),
+///     data: bytes::Bytes::new() });
+/// let wire = nop.to_bytes(Digests::ALL).unwrap();
+/// assert_eq!(wire.len(), 48 + 4); // BHS + header digest; no data, so no data digest
+/// assert_eq!(Pdu::parse(wire.into(), Digests::ALL).unwrap(), nop);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(missing_docs)] // each variant is documented by its payload type
+pub enum Pdu {
+    NopOut(NopOut),
+    ScsiCommand(ScsiCommand),
+    TaskMgmtRequest(TaskMgmtRequest),
+    LoginRequest(LoginRequest),
+    TextRequest(TextRequest),
+    DataOut(DataOut),
+    LogoutRequest(LogoutRequest),
+    SnackRequest(SnackRequest),
+    NopIn(NopIn),
+    ScsiResponse(ScsiResponse),
+    TaskMgmtResponse(TaskMgmtResponse),
+    LoginResponse(LoginResponse),
+    TextResponse(TextResponse),
+    DataIn(DataIn),
+    LogoutResponse(LogoutResponse),
+    ReadyToTransfer(ReadyToTransfer),
+    AsyncMessage(AsyncMessage),
+    Reject(Reject),
+    /// An opcode this crate does not know, kept whole.
+    Unknown(UnknownPdu),
+}
+
+/// Applies `$body` to the typed payload of every known kind; `$unknown` handles `Unknown`.
+macro_rules! each_kind {
+    ($pdu:expr, $p:ident => $body:expr, $u:ident => $unknown:expr) => {
+        match $pdu {
+            Pdu::NopOut($p) => $body,
+            Pdu::ScsiCommand($p) => $body,
+            Pdu::TaskMgmtRequest($p) => $body,
+            Pdu::LoginRequest($p) => $body,
+            Pdu::TextRequest($p) => $body,
+            Pdu::DataOut($p) => $body,
+            Pdu::LogoutRequest($p) => $body,
+            Pdu::SnackRequest($p) => $body,
+            Pdu::NopIn($p) => $body,
+            Pdu::ScsiResponse($p) => $body,
+            Pdu::TaskMgmtResponse($p) => $body,
+            Pdu::LoginResponse($p) => $body,
+            Pdu::TextResponse($p) => $body,
+            Pdu::DataIn($p) => $body,
+            Pdu::LogoutResponse($p) => $body,
+            Pdu::ReadyToTransfer($p) => $body,
+            Pdu::AsyncMessage($p) => $body,
+            Pdu::Reject($p) => $body,
+            Pdu::Unknown($u) => $unknown,
+        }
+    };
+}
+
+/// Where the segments of a PDU lie, computed from its BHS.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Layout {
+    /// End of the AHS (= start of the header digest).
+    pub(crate) header_end: usize,
+    /// Start of the data segment.
+    pub(crate) data_start: usize,
+    /// DataSegmentLength.
+    pub(crate) data_len: usize,
+    /// Total length, padding and digests included.
+    pub(crate) total: usize,
+    pub(crate) digests: Digests,
+}
+
+impl Layout {
+    pub(crate) fn of<T: AsRef<[u8]>>(bhs: &Bhs<T>, digests: Digests) -> Self {
+        let header_end = BHS_LEN + bhs.total_ahs_len();
+        let data_start = header_end + 4 * usize::from(digests.header);
+        let data_len = bhs.data_segment_len() as usize;
+        let data_end = data_start + data_len.next_multiple_of(4);
+        let total = data_end + 4 * usize::from(digests.data && data_len > 0);
+        Layout { header_end, data_start, data_len, total, digests }
+    }
+
+    /// Checks the digests of a complete PDU `buf` (of exactly `total` bytes).
+    pub(crate) fn verify(&self, buf: &[u8], header_checked: bool) -> Result<(), Error> {
+        if self.digests.header && !header_checked {
+            self.verify_header(buf)?;
+        }
+        if self.digests.data && self.data_len > 0 {
+            let end = self.total - 4;
+            digest::verify(&[&buf[self.data_start..end]], word(buf, end), digest::data_error)?;
+        }
+        Ok(())
+    }
+
+    /// Checks the header digest; `buf` holds at least `data_start` bytes.
+    pub(crate) fn verify_header(&self, buf: &[u8]) -> Result<(), Error> {
+        digest::verify(
+            &[&buf[..self.header_end]],
+            word(buf, self.header_end),
+            digest::header_error,
+        )
+    }
+}
+
+fn word(buf: &[u8], at: usize) -> [u8; 4] {
+    [buf[at], buf[at + 1], buf[at + 2], buf[at + 3]]
+}
+
+impl Pdu {
+    /// Parses one complete PDU: exactly the bytes from its BHS to the end of its data digest.
+    ///
+    /// # Errors
+    /// [`Error::Truncated`] or [`Error::TrailingBytes`] if `pdu` is not exactly one PDU long;
+    /// [`Error::HeaderDigest`] or [`Error::DataDigest`]; and the content errors of each kind
+    /// ([`Error::InvalidField`], [`Error::UnexpectedSegment`], [`Error::AhsOverrun`]).
+    pub fn parse(pdu: Bytes, digests: Digests) -> Result<Pdu, Error> {
+        let bhs = Bhs::new_checked(&pdu[..])?;
+        let layout = Layout::of(&bhs, digests);
+        match pdu.len().cmp(&layout.total) {
+            core::cmp::Ordering::Less => {
+                return Err(Error::Truncated { needed: layout.total, have: pdu.len() });
+            }
+            core::cmp::Ordering::Greater => {
+                return Err(Error::TrailingBytes { expected: layout.total, have: pdu.len() });
+            }
+            core::cmp::Ordering::Equal => {}
+        }
+        Self::parse_framed(&pdu, layout, false)
+    }
+
+    /// Parses a PDU whose length is known to match `layout`.
+    pub(crate) fn parse_framed(
+        pdu: &Bytes,
+        layout: Layout,
+        header_checked: bool,
+    ) -> Result<Pdu, Error> {
+        layout.verify(pdu, header_checked)?;
+        let parts = Parts {
+            bhs: Bhs::new_unchecked(&pdu[..BHS_LEN]),
+            ahs: pdu.slice(BHS_LEN..layout.header_end),
+            data: pdu.slice(layout.data_start..layout.data_start + layout.data_len),
+        };
+        Ok(match parts.bhs.opcode() {
+            Opcode::NopOut => Pdu::NopOut(Codec::parse(&parts)?),
+            Opcode::ScsiCommand => Pdu::ScsiCommand(Codec::parse(&parts)?),
+            Opcode::TaskMgmtRequest => Pdu::TaskMgmtRequest(Codec::parse(&parts)?),
+            Opcode::LoginRequest => Pdu::LoginRequest(Codec::parse(&parts)?),
+            Opcode::TextRequest => Pdu::TextRequest(Codec::parse(&parts)?),
+            Opcode::DataOut => Pdu::DataOut(Codec::parse(&parts)?),
+            Opcode::LogoutRequest => Pdu::LogoutRequest(Codec::parse(&parts)?),
+            Opcode::SnackRequest => Pdu::SnackRequest(Codec::parse(&parts)?),
+            Opcode::NopIn => Pdu::NopIn(Codec::parse(&parts)?),
+            Opcode::ScsiResponse => Pdu::ScsiResponse(Codec::parse(&parts)?),
+            Opcode::TaskMgmtResponse => Pdu::TaskMgmtResponse(Codec::parse(&parts)?),
+            Opcode::LoginResponse => Pdu::LoginResponse(Codec::parse(&parts)?),
+            Opcode::TextResponse => Pdu::TextResponse(Codec::parse(&parts)?),
+            Opcode::DataIn => Pdu::DataIn(Codec::parse(&parts)?),
+            Opcode::LogoutResponse => Pdu::LogoutResponse(Codec::parse(&parts)?),
+            Opcode::ReadyToTransfer => Pdu::ReadyToTransfer(Codec::parse(&parts)?),
+            Opcode::AsyncMessage => Pdu::AsyncMessage(Codec::parse(&parts)?),
+            Opcode::Reject => Pdu::Reject(Codec::parse(&parts)?),
+            Opcode::Unknown(_) => {
+                let mut header = [0u8; BHS_LEN];
+                header.copy_from_slice(&pdu[..BHS_LEN]);
+                Pdu::Unknown(UnknownPdu::from_parts(&header, parts.ahs, parts.data))
+            }
+        })
+    }
+
+    /// The opcode.
+    pub fn opcode(&self) -> Opcode {
+        each_kind!(self, p => opcode_of(p), u => u.opcode())
+    }
+
+    /// The Initiator Task Tag (reserved for Reject and Asynchronous Message).
+    pub fn itt(&self) -> Itt {
+        let mut bhs = [0u8; BHS_LEN];
+        each_kind!(self, p => { p.write_bhs(&mut Bhs::new_unchecked(&mut bhs[..])); }, u => return u.itt());
+        Bhs::new_unchecked(&bhs[..]).itt()
+    }
+
+    /// The data segment, for the kinds that carry one.
+    pub fn data(&self) -> Option<&Bytes> {
+        each_kind!(self, p => p.data(), u => Some(&u.data))
+    }
+
+    /// Encodes the PDU. The result is a [`Buf`] of up to three chunks (header, data, padding
+    /// and data digest): the data segment is not copied.
+    ///
+    /// # Errors
+    /// [`Error::DataSegmentTooLong`] for data over 16 MiB − 1 bytes, [`Error::AhsTooLong`] for
+    /// an AHS over 1020 bytes (or an unknown PDU's AHS that is not a multiple of 4).
+    pub fn encode(&self, digests: Digests) -> Result<EncodedPdu, Error> {
+        let mut head = Vec::with_capacity(BHS_LEN + 8);
+        head.resize(BHS_LEN, 0);
+        let data = match self {
+            Pdu::Unknown(u) => {
+                head.copy_from_slice(&u.header);
+                if u.ahs.len() % 4 != 0 || u.ahs.len() > MAX_AHS_LEN {
+                    return Err(Error::AhsTooLong { length: u.ahs.len(), max: MAX_AHS_LEN });
+                }
+                head.extend_from_slice(&u.ahs);
+                u.data.clone()
+            }
+            _ => each_kind!(self, p => {
+                p.write_bhs(&mut Bhs::new_unchecked(&mut head[..]));
+                emit_list(p.ahs(), &mut head)?;
+                p.data().cloned().unwrap_or_default()
+            }, _u => Bytes::new()),
+        };
+        let ahs_len = head.len() - BHS_LEN;
+        if ahs_len > MAX_AHS_LEN {
+            return Err(Error::AhsTooLong { length: ahs_len, max: MAX_AHS_LEN });
+        }
+        let data_len = u32::try_from(data.len())
+            .ok()
+            .filter(|&n| n <= MAX_DATA_SEGMENT_LEN)
+            .ok_or(Error::DataSegmentTooLong {
+                length: u32::try_from(data.len()).unwrap_or(u32::MAX),
+                max: MAX_DATA_SEGMENT_LEN,
+            })?;
+        {
+            let mut bhs = Bhs::new_unchecked(&mut head[..BHS_LEN]);
+            bhs.set_total_ahs_len(ahs_len);
+            bhs.set_data_segment_len(data_len);
+        }
+        if digests.header {
+            let crc = digest::crc32c(&[&head]);
+            head.extend_from_slice(&crc.to_le_bytes());
+        }
+        let pad = data.len().next_multiple_of(4) - data.len();
+        let mut tail = [0u8; 7];
+        let mut tail_len = pad;
+        if digests.data && !data.is_empty() {
+            let crc = digest::crc32c(&[&data, &[0u8; 3][..pad]]);
+            tail[pad..pad + 4].copy_from_slice(&crc.to_le_bytes());
+            tail_len += 4;
+        }
+        Ok(EncodedPdu { head: Bytes::from(head), data, tail, tail_pos: 0, tail_len })
+    }
+
+    /// Encodes the PDU into one contiguous `Vec` (copies the data segment).
+    ///
+    /// # Errors
+    /// As [`Pdu::encode`].
+    pub fn to_bytes(&self, digests: Digests) -> Result<Vec<u8>, Error> {
+        let mut encoded = self.encode(digests)?;
+        let mut out = Vec::with_capacity(encoded.remaining());
+        while encoded.has_remaining() {
+            let chunk = encoded.chunk();
+            out.extend_from_slice(chunk);
+            let n = chunk.len();
+            encoded.advance(n);
+        }
+        Ok(out)
+    }
+
+    /// Appends the encoded PDU to `out` (copies the data segment).
+    ///
+    /// # Errors
+    /// As [`Pdu::encode`].
+    pub fn encode_into(&self, digests: Digests, out: &mut BytesMut) -> Result<(), Error> {
+        let encoded = self.encode(digests)?;
+        out.reserve(encoded.remaining());
+        bytes::BufMut::put(out, encoded);
+        Ok(())
+    }
+}
+
+fn opcode_of<C: Codec>(_: &C) -> Opcode {
+    C::OPCODE
+}
+
+/// An encoded PDU: header bytes, the data segment (shared, not copied), and padding plus data
+/// digest. Implements [`Buf`], with [`Buf::chunks_vectored`] giving all three parts for a
+/// vectored write.
+///
+/// ```
+/// use bytes::Buf;
+/// use iscsi_pdu::*;
+/// let data = bytes::Bytes::from(vec![7u8; 8191]);
+/// let pdu = Pdu::DataIn(DataIn { final_bit: true, acknowledge: false, status: None,
+///     residual: Residual::None, lun: Lun::ZERO, itt: Itt(1), ttt: Ttt::RESERVED,
+///     stat_sn: SerialNumber(0), exp_cmd_sn: SerialNumber(0), max_cmd_sn: SerialNumber(0),
+///     data_sn: SerialNumber(0), buffer_offset: 0, data: data.clone() });
+/// let encoded = pdu.encode(Digests::ALL).unwrap();
+/// assert_eq!(encoded.len(), 48 + 4 + 8192 + 4);
+/// let mut slices = [std::io::IoSlice::new(&[]); 4];
+/// assert_eq!(encoded.chunks_vectored(&mut slices), 3);
+/// assert_eq!(slices[1].as_ptr(), data.as_ptr()); // the payload itself, not a copy
+/// ```
+#[derive(Debug, Clone)]
+pub struct EncodedPdu {
+    head: Bytes,
+    data: Bytes,
+    tail: [u8; 7],
+    tail_pos: usize,
+    tail_len: usize,
+}
+
+impl EncodedPdu {
+    /// Bytes left to send.
+    pub fn len(&self) -> usize {
+        self.remaining()
+    }
+
+    /// Whether everything was sent.
+    pub fn is_empty(&self) -> bool {
+        !self.has_remaining()
+    }
+}
+
+impl Buf for EncodedPdu {
+    fn remaining(&self) -> usize {
+        self.head.len() + self.data.len() + self.tail_len - self.tail_pos
+    }
+
+    fn chunk(&self) -> &[u8] {
+        if !self.head.is_empty() {
+            &self.head
+        } else if !self.data.is_empty() {
+            &self.data
+        } else {
+            &self.tail[self.tail_pos..self.tail_len]
+        }
+    }
+
+    fn advance(&mut self, mut cnt: usize) {
+        let n = cnt.min(self.head.len());
+        self.head.advance(n);
+        cnt -= n;
+        let n = cnt.min(self.data.len());
+        self.data.advance(n);
+        cnt -= n;
+        assert!(cnt <= self.tail_len - self.tail_pos, "advance past the end of the PDU");
+        self.tail_pos += cnt;
+    }
+
+    fn chunks_vectored<'a>(&'a self, dst: &mut [std::io::IoSlice<'a>]) -> usize {
+        let parts = [&self.head[..], &self.data[..], &self.tail[self.tail_pos..self.tail_len]];
+        let mut n = 0;
+        for part in parts.into_iter().filter(|p| !p.is_empty()) {
+            let Some(slot) = dst.get_mut(n) else { break };
+            *slot = std::io::IoSlice::new(part);
+            n += 1;
+        }
+        n
+    }
+}
