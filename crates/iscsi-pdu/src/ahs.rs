@@ -66,8 +66,10 @@ impl Ahs {
     /// [`Error::AhsTooLong`] if the entry does not fit the 16-bit AHSLength.
     pub(crate) fn emit(&self, out: &mut Vec<u8>) -> Result<(), Error> {
         let len = self.ahs_length();
-        let len16 = u16::try_from(len)
-            .map_err(|_| Error::AhsTooLong { length: len, max: usize::from(u16::MAX) })?;
+        let len16 = u16::try_from(len).map_err(|_| Error::AhsTooLong {
+            length: len,
+            max: usize::from(u16::MAX),
+        })?;
         let start = out.len();
         out.extend_from_slice(&len16.to_be_bytes());
         match self {
@@ -96,7 +98,10 @@ pub(crate) fn emit_list(list: &[Ahs], out: &mut Vec<u8>) -> Result<(), Error> {
     }
     let length = out.len();
     if length > MAX_AHS_LEN {
-        return Err(Error::AhsTooLong { length, max: MAX_AHS_LEN });
+        return Err(Error::AhsTooLong {
+            length,
+            max: MAX_AHS_LEN,
+        });
     }
     Ok(())
 }
@@ -122,8 +127,7 @@ pub(crate) fn parse_list(ahs: &Bytes, opcode: Opcode) -> Result<Vec<Ahs>, Error>
         if input.len() < 4 && input.iter().all(|&b| b == 0) {
             break;
         }
-        let (rest, (ahs_type, data)) =
-            entry(input).map_err(|_| Error::AhsOverrun { offset })?;
+        let (rest, (ahs_type, data)) = entry(input).map_err(|_| Error::AhsOverrun { offset })?;
         let start = ahs.len() - input.len() + 3;
         let data_bytes = ahs.slice(start..start + data.len());
         list.push(match ahs_type {
@@ -132,9 +136,16 @@ pub(crate) fn parse_list(ahs: &Bytes, opcode: Opcode) -> Result<Vec<Ahs>, Error>
                 Ahs::BidiReadLength(u32::from_be_bytes([data[1], data[2], data[3], data[4]]))
             }
             TYPE_EXTENDED_CDB | TYPE_BIDI_READ_LENGTH => {
-                return Err(Error::InvalidField { opcode, field: "AHSLength", offset });
+                return Err(Error::InvalidField {
+                    opcode,
+                    field: "AHSLength",
+                    offset,
+                });
             }
-            other => Ahs::Unknown { ahs_type: other, data: data_bytes },
+            other => Ahs::Unknown {
+                ahs_type: other,
+                data: data_bytes,
+            },
         });
         input = rest;
     }
@@ -150,15 +161,24 @@ mod tests {
         let list = vec![
             Ahs::ExtendedCdb(Bytes::from_static(&[0xaa; 16])),
             Ahs::BidiReadLength(0x1234),
-            Ahs::Unknown { ahs_type: 0x3f, data: Bytes::from_static(&[1, 2]) },
+            Ahs::Unknown {
+                ahs_type: 0x3f,
+                data: Bytes::from_static(&[1, 2]),
+            },
         ];
         let mut out = Vec::new();
         emit_list(&list, &mut out).unwrap();
         assert_eq!(&out[..4], &[0x00, 0x11, 0x01, 0x00]); // AHSLength 17, type 1, reserved
         assert_eq!(out.len(), 20 + 8 + 8);
-        assert_eq!(&out[20..28], &[0x00, 0x05, 0x02, 0x00, 0x00, 0x00, 0x12, 0x34]);
+        assert_eq!(
+            &out[20..28],
+            &[0x00, 0x05, 0x02, 0x00, 0x00, 0x00, 0x12, 0x34]
+        );
         assert_eq!(&out[28..], &[0x00, 0x02, 0x3f, 1, 2, 0, 0, 0]);
-        assert_eq!(parse_list(&Bytes::from(out), Opcode::ScsiCommand).unwrap(), list);
+        assert_eq!(
+            parse_list(&Bytes::from(out), Opcode::ScsiCommand).unwrap(),
+            list
+        );
     }
 
     #[test]
@@ -175,7 +195,11 @@ mod tests {
         let raw = Bytes::from_static(&[0x00, 0x01, 0x02, 0x00]);
         assert_eq!(
             parse_list(&raw, Opcode::ScsiCommand).unwrap_err(),
-            Error::InvalidField { opcode: Opcode::ScsiCommand, field: "AHSLength", offset: 48 }
+            Error::InvalidField {
+                opcode: Opcode::ScsiCommand,
+                field: "AHSLength",
+                offset: 48
+            }
         );
     }
 }

@@ -36,7 +36,11 @@ fn residual() -> impl Strategy<Value = Residual> {
 
 /// (T or F, C): never both, as the RFC requires.
 fn final_continue() -> impl Strategy<Value = (bool, bool)> {
-    prop_oneof![Just((false, false)), Just((true, false)), Just((false, true))]
+    prop_oneof![
+        Just((false, false)),
+        Just((true, false)),
+        Just((false, true))
+    ]
 }
 
 fn stage() -> impl Strategy<Value = Stage> {
@@ -54,11 +58,20 @@ fn ahs() -> impl Strategy<Value = Ahs> {
 
 /// Opcodes that RFC 7143 does not assign.
 fn unknown_opcode() -> impl Strategy<Value = u8> {
-    (0u8..0x40).prop_filter("assigned opcode", |op| matches!(Opcode::from(*op), Opcode::Unknown(_)))
+    (0u8..0x40).prop_filter("assigned opcode", |op| {
+        matches!(Opcode::from(*op), Opcode::Unknown(_))
+    })
 }
 
 fn unknown_pdu() -> impl Strategy<Value = UnknownPdu> {
-    (unknown_opcode(), any::<bool>(), any::<[u8; 32]>(), any::<[u8; 15]>(), bytes(32), bytes(64))
+    (
+        unknown_opcode(),
+        any::<bool>(),
+        any::<[u8; 32]>(),
+        any::<[u8; 15]>(),
+        bytes(32),
+        bytes(64),
+    )
         .prop_map(|(op, imm, a, b, ahs_words, data)| {
             let mut header = [0u8; BHS_LEN];
             header[0] = op | if imm { 0x40 } else { 0 };
@@ -73,7 +86,15 @@ fn unknown_pdu() -> impl Strategy<Value = UnknownPdu> {
 fn nop_out() -> impl Strategy<Value = Pdu> {
     (any::<bool>(), lun(), itt(), ttt(), sn(), sn(), bytes(64)).prop_map(
         |(immediate, lun, itt, ttt, cmd_sn, exp_stat_sn, data)| {
-            Pdu::NopOut(NopOut { immediate, lun, itt, ttt, cmd_sn, exp_stat_sn, data })
+            Pdu::NopOut(NopOut {
+                immediate,
+                lun,
+                itt,
+                ttt,
+                cmd_sn,
+                exp_stat_sn,
+                data,
+            })
         },
     )
 }
@@ -81,14 +102,28 @@ fn nop_out() -> impl Strategy<Value = Pdu> {
 fn nop_in() -> impl Strategy<Value = Pdu> {
     (lun(), itt(), ttt(), sn(), sn(), sn(), bytes(64)).prop_map(
         |(lun, itt, ttt, stat_sn, exp_cmd_sn, max_cmd_sn, data)| {
-            Pdu::NopIn(NopIn { lun, itt, ttt, stat_sn, exp_cmd_sn, max_cmd_sn, data })
+            Pdu::NopIn(NopIn {
+                lun,
+                itt,
+                ttt,
+                stat_sn,
+                exp_cmd_sn,
+                max_cmd_sn,
+                data,
+            })
         },
     )
 }
 
 fn scsi_command() -> impl Strategy<Value = Pdu> {
     (
-        (any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>(), 0u8..8),
+        (
+            any::<bool>(),
+            any::<bool>(),
+            any::<bool>(),
+            any::<bool>(),
+            0u8..8,
+        ),
         (lun(), itt(), any::<u32>(), sn(), sn(), any::<[u8; 16]>()),
         proptest::collection::vec(ahs(), 0..4),
         bytes(300),
@@ -149,21 +184,42 @@ fn scsi_response() -> impl Strategy<Value = Pdu> {
 }
 
 fn tmf_request() -> impl Strategy<Value = Pdu> {
-    (any::<bool>(), 0u8..0x80, lun(), itt(), itt(), sn(), sn(), sn(), sn()).prop_map(
-        |(immediate, f, lun, itt, referenced_task_tag, cmd_sn, exp_stat_sn, ref_cmd_sn, eds)| {
-            Pdu::TaskMgmtRequest(TaskMgmtRequest {
+    (
+        any::<bool>(),
+        0u8..0x80,
+        lun(),
+        itt(),
+        itt(),
+        sn(),
+        sn(),
+        sn(),
+        sn(),
+    )
+        .prop_map(
+            |(
                 immediate,
-                function: TmfFunction::from(f),
+                f,
                 lun,
                 itt,
                 referenced_task_tag,
                 cmd_sn,
                 exp_stat_sn,
                 ref_cmd_sn,
-                exp_data_sn: eds,
-            })
-        },
-    )
+                eds,
+            )| {
+                Pdu::TaskMgmtRequest(TaskMgmtRequest {
+                    immediate,
+                    function: TmfFunction::from(f),
+                    lun,
+                    itt,
+                    referenced_task_tag,
+                    cmd_sn,
+                    exp_stat_sn,
+                    ref_cmd_sn,
+                    exp_data_sn: eds,
+                })
+            },
+        )
 }
 
 fn tmf_response() -> impl Strategy<Value = Pdu> {
@@ -183,7 +239,14 @@ fn tmf_response() -> impl Strategy<Value = Pdu> {
 fn login_request() -> impl Strategy<Value = Pdu> {
     (
         (final_continue(), stage(), stage(), any::<u8>(), any::<u8>()),
-        (any::<[u8; 6]>(), any::<u16>(), itt(), any::<u16>(), sn(), sn()),
+        (
+            any::<[u8; 6]>(),
+            any::<u16>(),
+            itt(),
+            any::<u16>(),
+            sn(),
+            sn(),
+        ),
         bytes(200),
     )
         .prop_map(
@@ -214,7 +277,15 @@ fn login_request() -> impl Strategy<Value = Pdu> {
 fn login_response() -> impl Strategy<Value = Pdu> {
     (
         (final_continue(), stage(), stage(), any::<u8>(), any::<u8>()),
-        (any::<[u8; 6]>(), any::<u16>(), itt(), sn(), sn(), sn(), any::<u16>()),
+        (
+            any::<[u8; 6]>(),
+            any::<u16>(),
+            itt(),
+            sn(),
+            sn(),
+            sn(),
+            any::<u16>(),
+        ),
         bytes(200),
     )
         .prop_map(
@@ -244,61 +315,96 @@ fn login_response() -> impl Strategy<Value = Pdu> {
 }
 
 fn text_request() -> impl Strategy<Value = Pdu> {
-    (any::<bool>(), final_continue(), lun(), itt(), ttt(), sn(), sn(), bytes(200)).prop_map(
-        |(immediate, (final_bit, continue_bit), lun, itt, ttt, cmd_sn, exp_stat_sn, data)| {
-            Pdu::TextRequest(TextRequest {
-                immediate,
-                final_bit,
-                continue_bit,
-                lun,
-                itt,
-                ttt,
-                cmd_sn,
-                exp_stat_sn,
-                data,
-            })
-        },
+    (
+        any::<bool>(),
+        final_continue(),
+        lun(),
+        itt(),
+        ttt(),
+        sn(),
+        sn(),
+        bytes(200),
     )
+        .prop_map(
+            |(immediate, (final_bit, continue_bit), lun, itt, ttt, cmd_sn, exp_stat_sn, data)| {
+                Pdu::TextRequest(TextRequest {
+                    immediate,
+                    final_bit,
+                    continue_bit,
+                    lun,
+                    itt,
+                    ttt,
+                    cmd_sn,
+                    exp_stat_sn,
+                    data,
+                })
+            },
+        )
 }
 
 fn text_response() -> impl Strategy<Value = Pdu> {
-    (final_continue(), lun(), itt(), ttt(), sn(), sn(), sn(), bytes(200)).prop_map(
-        |((final_bit, continue_bit), lun, itt, ttt, stat_sn, exp_cmd_sn, max_cmd_sn, data)| {
-            Pdu::TextResponse(TextResponse {
-                final_bit,
-                continue_bit,
-                lun,
-                itt,
-                ttt,
-                stat_sn,
-                exp_cmd_sn,
-                max_cmd_sn,
-                data,
-            })
-        },
+    (
+        final_continue(),
+        lun(),
+        itt(),
+        ttt(),
+        sn(),
+        sn(),
+        sn(),
+        bytes(200),
     )
+        .prop_map(
+            |((final_bit, continue_bit), lun, itt, ttt, stat_sn, exp_cmd_sn, max_cmd_sn, data)| {
+                Pdu::TextResponse(TextResponse {
+                    final_bit,
+                    continue_bit,
+                    lun,
+                    itt,
+                    ttt,
+                    stat_sn,
+                    exp_cmd_sn,
+                    max_cmd_sn,
+                    data,
+                })
+            },
+        )
 }
 
 fn data_out() -> impl Strategy<Value = Pdu> {
-    (any::<bool>(), lun(), itt(), ttt(), sn(), sn(), any::<u32>(), bytes(600)).prop_map(
-        |(final_bit, lun, itt, ttt, exp_stat_sn, data_sn, buffer_offset, data)| {
-            Pdu::DataOut(DataOut {
-                final_bit,
-                lun,
-                itt,
-                ttt,
-                exp_stat_sn,
-                data_sn,
-                buffer_offset,
-                data,
-            })
-        },
+    (
+        any::<bool>(),
+        lun(),
+        itt(),
+        ttt(),
+        sn(),
+        sn(),
+        any::<u32>(),
+        bytes(600),
     )
+        .prop_map(
+            |(final_bit, lun, itt, ttt, exp_stat_sn, data_sn, buffer_offset, data)| {
+                Pdu::DataOut(DataOut {
+                    final_bit,
+                    lun,
+                    itt,
+                    ttt,
+                    exp_stat_sn,
+                    data_sn,
+                    buffer_offset,
+                    data,
+                })
+            },
+        )
 }
 
 fn data_in() -> impl Strategy<Value = Pdu> {
     (
-        (any::<bool>(), any::<bool>(), proptest::option::of(any::<u8>()), residual()),
+        (
+            any::<bool>(),
+            any::<bool>(),
+            proptest::option::of(any::<u8>()),
+            residual(),
+        ),
         (lun(), itt(), ttt(), sn(), sn(), sn(), sn(), any::<u32>()),
         bytes(600),
     )
@@ -343,24 +449,41 @@ fn logout_request() -> impl Strategy<Value = Pdu> {
 }
 
 fn logout_response() -> impl Strategy<Value = Pdu> {
-    (any::<u8>(), itt(), sn(), sn(), sn(), any::<u16>(), any::<u16>()).prop_map(
-        |(response, itt, stat_sn, exp_cmd_sn, max_cmd_sn, time2wait, time2retain)| {
-            Pdu::LogoutResponse(LogoutResponse {
-                response: LogoutResult::from(response),
-                itt,
-                stat_sn,
-                exp_cmd_sn,
-                max_cmd_sn,
-                time2wait,
-                time2retain,
-            })
-        },
+    (
+        any::<u8>(),
+        itt(),
+        sn(),
+        sn(),
+        sn(),
+        any::<u16>(),
+        any::<u16>(),
     )
+        .prop_map(
+            |(response, itt, stat_sn, exp_cmd_sn, max_cmd_sn, time2wait, time2retain)| {
+                Pdu::LogoutResponse(LogoutResponse {
+                    response: LogoutResult::from(response),
+                    itt,
+                    stat_sn,
+                    exp_cmd_sn,
+                    max_cmd_sn,
+                    time2wait,
+                    time2retain,
+                })
+            },
+        )
 }
 
 fn snack() -> impl Strategy<Value = Pdu> {
-    (0u8..0x10, lun(), itt(), ttt(), sn(), any::<u32>(), any::<u32>()).prop_map(
-        |(t, lun, itt, ttt, exp_stat_sn, beg_run, run_length)| {
+    (
+        0u8..0x10,
+        lun(),
+        itt(),
+        ttt(),
+        sn(),
+        any::<u32>(),
+        any::<u32>(),
+    )
+        .prop_map(|(t, lun, itt, ttt, exp_stat_sn, beg_run, run_length)| {
             Pdu::SnackRequest(SnackRequest {
                 snack_type: SnackType::from(t),
                 lun,
@@ -370,32 +493,48 @@ fn snack() -> impl Strategy<Value = Pdu> {
                 beg_run,
                 run_length,
             })
-        },
-    )
+        })
 }
 
 fn r2t() -> impl Strategy<Value = Pdu> {
-    (lun(), itt(), ttt(), sn(), sn(), sn(), sn(), any::<u32>(), any::<u32>()).prop_map(
-        |(lun, itt, ttt, stat_sn, exp_cmd_sn, max_cmd_sn, r2t_sn, buffer_offset, desired)| {
-            Pdu::ReadyToTransfer(ReadyToTransfer {
-                lun,
-                itt,
-                ttt,
-                stat_sn,
-                exp_cmd_sn,
-                max_cmd_sn,
-                r2t_sn,
-                buffer_offset,
-                desired_length: desired,
-            })
-        },
+    (
+        lun(),
+        itt(),
+        ttt(),
+        sn(),
+        sn(),
+        sn(),
+        sn(),
+        any::<u32>(),
+        any::<u32>(),
     )
+        .prop_map(
+            |(lun, itt, ttt, stat_sn, exp_cmd_sn, max_cmd_sn, r2t_sn, buffer_offset, desired)| {
+                Pdu::ReadyToTransfer(ReadyToTransfer {
+                    lun,
+                    itt,
+                    ttt,
+                    stat_sn,
+                    exp_cmd_sn,
+                    max_cmd_sn,
+                    r2t_sn,
+                    buffer_offset,
+                    desired_length: desired,
+                })
+            },
+        )
 }
 
 fn async_message() -> impl Strategy<Value = Pdu> {
     (
         (lun(), sn(), sn(), sn()),
-        (any::<u8>(), any::<u8>(), any::<u16>(), any::<u16>(), any::<u16>()),
+        (
+            any::<u8>(),
+            any::<u8>(),
+            any::<u16>(),
+            any::<u16>(),
+            any::<u16>(),
+        ),
         bytes(64),
     )
         .prop_map(

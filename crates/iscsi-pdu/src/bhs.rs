@@ -73,7 +73,10 @@ impl<T: AsRef<[u8]>> Bhs<T> {
     pub fn new_checked(buffer: T) -> Result<Self, Error> {
         let have = buffer.as_ref().len();
         if have < BHS_LEN {
-            return Err(Error::Truncated { needed: BHS_LEN, have });
+            return Err(Error::Truncated {
+                needed: BHS_LEN,
+                have,
+            });
         }
         Ok(Bhs { buffer })
     }
@@ -226,7 +229,10 @@ mod tests {
     fn rejects_short_buffer() {
         assert_eq!(
             Bhs::new_checked(&[0u8; 47][..]).unwrap_err(),
-            Error::Truncated { needed: 48, have: 47 }
+            Error::Truncated {
+                needed: 48,
+                have: 47
+            }
         );
     }
 
@@ -262,6 +268,11 @@ mod tests {
         bhs.set_data_segment_len(0x010203);
         bhs.set_lun(Lun::from_index(7).unwrap());
         bhs.set_itt(Itt(0xdead_beef));
-        assert_eq!(&raw[..20], &[0x41, 0xc1, 0, 0, 4, 1, 2, 3, 0, 7, 0, 0, 0, 0, 0, 0, 0xde, 0xad, 0xbe, 0xef]);
+        assert_eq!(
+            &raw[..20],
+            &[
+                0x41, 0xc1, 0, 0, 4, 1, 2, 3, 0, 7, 0, 0, 0, 0, 0, 0, 0xde, 0xad, 0xbe, 0xef
+            ]
+        );
     }
 }

@@ -40,7 +40,11 @@ impl Parts<'_> {
 
     /// An `InvalidField` error for this PDU.
     pub(crate) fn invalid(&self, field: &'static str, offset: usize) -> Error {
-        Error::InvalidField { opcode: self.bhs.opcode(), field, offset }
+        Error::InvalidField {
+            opcode: self.bhs.opcode(),
+            field,
+            offset,
+        }
     }
 }
 

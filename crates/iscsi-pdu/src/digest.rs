@@ -26,9 +26,15 @@ pub struct Digests {
 
 impl Digests {
     /// No digests (the RFC default, and always the case during login).
-    pub const NONE: Digests = Digests { header: false, data: false };
+    pub const NONE: Digests = Digests {
+        header: false,
+        data: false,
+    };
     /// Header and data digests.
-    pub const ALL: Digests = Digests { header: true, data: true };
+    pub const ALL: Digests = Digests {
+        header: true,
+        data: true,
+    };
 
     /// Bytes the digests add to a PDU that has (or has not) a data segment.
     pub fn overhead(self, has_data: bool) -> usize {
@@ -43,7 +49,9 @@ impl Digests {
 /// assert_eq!(iscsi_pdu::crc32c(&[&[0u8; 32]]).to_le_bytes(), [0xaa, 0x36, 0x91, 0x8a]);
 /// ```
 pub fn crc32c(parts: &[&[u8]]) -> u32 {
-    parts.iter().fold(0, |crc, part| crc32c::crc32c_append(crc, part))
+    parts
+        .iter()
+        .fold(0, |crc, part| crc32c::crc32c_append(crc, part))
 }
 
 /// Checks a received digest; `kind` builds the error from (expected, got).
@@ -77,8 +85,14 @@ mod tests {
     fn rfc_7143_crc_examples() {
         let inc: Vec<u8> = (0..32).collect();
         let dec: Vec<u8> = (0..32).rev().collect();
-        assert_eq!(crc32c(&[&[0u8; 32]]).to_le_bytes(), [0xaa, 0x36, 0x91, 0x8a]);
-        assert_eq!(crc32c(&[&[0xffu8; 32]]).to_le_bytes(), [0x43, 0xab, 0xa8, 0x62]);
+        assert_eq!(
+            crc32c(&[&[0u8; 32]]).to_le_bytes(),
+            [0xaa, 0x36, 0x91, 0x8a]
+        );
+        assert_eq!(
+            crc32c(&[&[0xffu8; 32]]).to_le_bytes(),
+            [0x43, 0xab, 0xa8, 0x62]
+        );
         assert_eq!(crc32c(&[&inc]).to_le_bytes(), [0x4e, 0x79, 0xdd, 0x46]);
         assert_eq!(crc32c(&[&dec]).to_le_bytes(), [0x5c, 0xdb, 0x3f, 0x11]);
         assert_eq!(crc32c(&[&inc[..5], &inc[5..]]), crc32c(&[&inc]));
@@ -87,10 +101,16 @@ mod tests {
     #[test]
     #[cfg(not(fuzzing))]
     fn reports_mismatch_distinctly() {
-        assert_eq!(verify(&[b"x"], [0; 4], header_error).unwrap_err(), Error::HeaderDigest {
-            expected: crc32c(&[b"x"]),
-            got: 0
-        });
-        assert!(matches!(verify(&[b"x"], [0; 4], data_error), Err(Error::DataDigest { .. })));
+        assert_eq!(
+            verify(&[b"x"], [0; 4], header_error).unwrap_err(),
+            Error::HeaderDigest {
+                expected: crc32c(&[b"x"]),
+                got: 0
+            }
+        );
+        assert!(matches!(
+            verify(&[b"x"], [0; 4], data_error),
+            Err(Error::DataDigest { .. })
+        ));
     }
 }

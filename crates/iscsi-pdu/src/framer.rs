@@ -107,7 +107,10 @@ pub struct Framer {
 impl Framer {
     /// A framer with the given limits.
     pub fn new(config: FramerConfig) -> Self {
-        Framer { config, pending: None }
+        Framer {
+            config,
+            pending: None,
+        }
     }
 
     /// The limits in force.
@@ -151,7 +154,10 @@ impl Framer {
         let frame = src.split_to(layout.total).freeze();
         Ok(match Pdu::parse_framed(&frame, layout, true) {
             Ok(pdu) => Framed::Pdu(pdu),
-            Err(error) => Framed::Malformed(Malformed { header: frame.slice(..BHS_LEN), error }),
+            Err(error) => Framed::Malformed(Malformed {
+                header: frame.slice(..BHS_LEN),
+                error,
+            }),
         })
     }
 
@@ -159,7 +165,10 @@ impl Framer {
         let ahs = bhs.total_ahs_len();
         let max_ahs = self.config.max_ahs_length.min(MAX_AHS_LEN);
         if ahs > max_ahs {
-            return Err(Error::AhsTooLong { length: ahs, max: max_ahs });
+            return Err(Error::AhsTooLong {
+                length: ahs,
+                max: max_ahs,
+            });
         }
         let length = bhs.data_segment_len();
         let max = self.config.max_recv_data_segment_length;

@@ -80,6 +80,8 @@ mod data_out;
 mod digest;
 mod error;
 mod framer;
+#[doc(hidden)]
+pub mod fuzzing;
 mod login;
 mod logout;
 mod nop;
@@ -115,6 +117,7 @@ pub use scsi_cmd::ScsiCommand;
 pub use scsi_rsp::{Residual, ScsiResponse};
 pub use snack::SnackRequest;
 pub use text::{TextRequest, TextResponse};
+pub use text_data::{IscsiName, IscsiNameKind, TextAssembler, TextPairs};
 pub use tmf::{TaskMgmtRequest, TaskMgmtResponse};
 pub use types::*;
 pub use unknown::UnknownPdu;

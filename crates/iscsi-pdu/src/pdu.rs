@@ -99,7 +99,13 @@ impl Layout {
         let data_len = bhs.data_segment_len() as usize;
         let data_end = data_start + data_len.next_multiple_of(4);
         let total = data_end + 4 * usize::from(digests.data && data_len > 0);
-        Layout { header_end, data_start, data_len, total, digests }
+        Layout {
+            header_end,
+            data_start,
+            data_len,
+            total,
+            digests,
+        }
     }
 
     /// Checks the digests of a complete PDU `buf` (of exactly `total` bytes).
@@ -109,7 +115,11 @@ impl Layout {
         }
         if self.digests.data && self.data_len > 0 {
             let end = self.total - 4;
-            digest::verify(&[&buf[self.data_start..end]], word(buf, end), digest::data_error)?;
+            digest::verify(
+                &[&buf[self.data_start..end]],
+                word(buf, end),
+                digest::data_error,
+            )?;
         }
         Ok(())
     }
@@ -140,10 +150,16 @@ impl Pdu {
         let layout = Layout::of(&bhs, digests);
         match pdu.len().cmp(&layout.total) {
             core::cmp::Ordering::Less => {
-                return Err(Error::Truncated { needed: layout.total, have: pdu.len() });
+                return Err(Error::Truncated {
+                    needed: layout.total,
+                    have: pdu.len(),
+                });
             }
             core::cmp::Ordering::Greater => {
-                return Err(Error::TrailingBytes { expected: layout.total, have: pdu.len() });
+                return Err(Error::TrailingBytes {
+                    expected: layout.total,
+                    have: pdu.len(),
+                });
             }
             core::cmp::Ordering::Equal => {}
         }
@@ -219,7 +235,10 @@ impl Pdu {
             Pdu::Unknown(u) => {
                 head.copy_from_slice(&u.header);
                 if u.ahs.len() % 4 != 0 || u.ahs.len() > MAX_AHS_LEN {
-                    return Err(Error::AhsTooLong { length: u.ahs.len(), max: MAX_AHS_LEN });
+                    return Err(Error::AhsTooLong {
+                        length: u.ahs.len(),
+                        max: MAX_AHS_LEN,
+                    });
                 }
                 head.extend_from_slice(&u.ahs);
                 u.data.clone()
@@ -232,7 +251,10 @@ impl Pdu {
         };
         let ahs_len = head.len() - BHS_LEN;
         if ahs_len > MAX_AHS_LEN {
-            return Err(Error::AhsTooLong { length: ahs_len, max: MAX_AHS_LEN });
+            return Err(Error::AhsTooLong {
+                length: ahs_len,
+                max: MAX_AHS_LEN,
+            });
         }
         let data_len = u32::try_from(data.len())
             .ok()
@@ -258,7 +280,13 @@ impl Pdu {
             tail[pad..pad + 4].copy_from_slice(&crc.to_le_bytes());
             tail_len += 4;
         }
-        Ok(EncodedPdu { head: Bytes::from(head), data, tail, tail_pos: 0, tail_len })
+        Ok(EncodedPdu {
+            head: Bytes::from(head),
+            data,
+            tail,
+            tail_pos: 0,
+            tail_len,
+        })
     }
 
     /// Encodes the PDU into one contiguous `Vec` (copies the data segment).
@@ -354,12 +382,19 @@ impl Buf for EncodedPdu {
         let n = cnt.min(self.data.len());
         self.data.advance(n);
         cnt -= n;
-        assert!(cnt <= self.tail_len - self.tail_pos, "advance past the end of the PDU");
+        assert!(
+            cnt <= self.tail_len - self.tail_pos,
+            "advance past the end of the PDU"
+        );
         self.tail_pos += cnt;
     }
 
     fn chunks_vectored<'a>(&'a self, dst: &mut [std::io::IoSlice<'a>]) -> usize {
-        let parts = [&self.head[..], &self.data[..], &self.tail[self.tail_pos..self.tail_len]];
+        let parts = [
+            &self.head[..],
+            &self.data[..],
+            &self.tail[self.tail_pos..self.tail_len],
+        ];
         let mut n = 0;
         for part in parts.into_iter().filter(|p| !p.is_empty()) {
             let Some(slot) = dst.get_mut(n) else { break };

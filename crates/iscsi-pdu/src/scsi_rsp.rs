@@ -159,7 +159,10 @@ impl ScsiResponse {
     /// The sense data, if the data segment holds any (SenseLength > 0 and within the
     /// segment). Does not copy.
     pub fn sense(&self) -> Option<Bytes> {
-        let len = usize::from(u16::from_be_bytes([*self.data.first()?, *self.data.get(1)?]));
+        let len = usize::from(u16::from_be_bytes([
+            *self.data.first()?,
+            *self.data.get(1)?,
+        ]));
         (len > 0 && 2 + len <= self.data.len()).then(|| self.data.slice(2..2 + len))
     }
 }

@@ -197,7 +197,10 @@ impl Lun {
             return LunAddress::Other;
         }
         match b[0] >> 6 {
-            0 => LunAddress::Peripheral { bus: b[0] & 0x3f, lun: b[1] },
+            0 => LunAddress::Peripheral {
+                bus: b[0] & 0x3f,
+                lun: b[1],
+            },
             1 => LunAddress::Flat(u16::from(b[0] & 0x3f) << 8 | u16::from(b[1])),
             _ => LunAddress::Other,
         }
@@ -284,9 +287,18 @@ mod tests {
         assert!(SerialNumber(0xffff_ffff) < SerialNumber(0));
         assert!(SerialNumber(0) > SerialNumber(0xffff_ffff));
         assert!(SerialNumber(5) <= SerialNumber(5));
-        assert_eq!(SerialNumber(7).partial_cmp(&SerialNumber(0x8000_0007)), None);
-        assert_eq!(SerialNumber(3).distance_from(SerialNumber(0xffff_fffe)), Some(5));
-        assert_eq!(SerialNumber(0xffff_fffe).distance_from(SerialNumber(3)), None);
+        assert_eq!(
+            SerialNumber(7).partial_cmp(&SerialNumber(0x8000_0007)),
+            None
+        );
+        assert_eq!(
+            SerialNumber(3).distance_from(SerialNumber(0xffff_fffe)),
+            Some(5)
+        );
+        assert_eq!(
+            SerialNumber(0xffff_fffe).distance_from(SerialNumber(3)),
+            None
+        );
     }
 
     #[test]
@@ -295,16 +307,25 @@ mod tests {
             let lun = Lun::from_index(n).expect("in range");
             assert_eq!(lun.index(), Some(n));
         }
-        assert_eq!(Lun([0x01, 2, 0, 0, 0, 0, 0, 0]).address(), LunAddress::Peripheral { bus: 1, lun: 2 });
+        assert_eq!(
+            Lun([0x01, 2, 0, 0, 0, 0, 0, 0]).address(),
+            LunAddress::Peripheral { bus: 1, lun: 2 }
+        );
         assert_eq!(Lun([0x01, 2, 0, 0, 0, 0, 0, 0]).index(), None);
         assert_eq!(Lun([0, 2, 0, 1, 0, 0, 0, 0]).address(), LunAddress::Other);
-        assert_eq!(Lun([0xc0, 0, 0, 0, 0, 0, 0, 0]).address(), LunAddress::Other);
+        assert_eq!(
+            Lun([0xc0, 0, 0, 0, 0, 0, 0, 0]).address(),
+            LunAddress::Other
+        );
     }
 
     #[test]
     fn isid_types() {
         assert_eq!(Isid([0x00; 6]).isid_type(), IsidType::Oui);
-        assert_eq!(Isid([0x40, 0, 0, 0, 0, 0]).isid_type(), IsidType::EnterpriseNumber);
+        assert_eq!(
+            Isid([0x40, 0, 0, 0, 0, 0]).isid_type(),
+            IsidType::EnterpriseNumber
+        );
         assert_eq!(Isid([0xc0, 0, 0, 0, 0, 0]).isid_type(), IsidType::Reserved);
     }
 }

@@ -1,12 +1,18 @@
 //! The streaming framer at every split point, one byte at a time, and against hostile lengths.
 
+#![allow(clippy::unwrap_used)] // tests may unwrap, as unit tests do
+
 use bytes::{Bytes, BytesMut};
 use iscsi_pdu::arbitrary::{any_digests, any_pdu};
 use iscsi_pdu::*;
 use proptest::prelude::*;
 
 fn config(digests: Digests) -> FramerConfig {
-    FramerConfig { max_recv_data_segment_length: 1 << 20, digests, ..FramerConfig::default() }
+    FramerConfig {
+        max_recv_data_segment_length: 1 << 20,
+        digests,
+        ..FramerConfig::default()
+    }
 }
 
 /// Feeds `stream` in the given chunk sizes (cycled) and collects what the framer returns.
@@ -37,7 +43,9 @@ fn decode_in_chunks(stream: &[u8], chunks: &[usize], digests: Digests) -> Vec<Pd
 }
 
 fn encode_all(pdus: &[Pdu], digests: Digests) -> Vec<u8> {
-    pdus.iter().flat_map(|p| p.to_bytes(digests).unwrap()).collect()
+    pdus.iter()
+        .flat_map(|p| p.to_bytes(digests).unwrap())
+        .collect()
 }
 
 proptest! {
@@ -66,12 +74,17 @@ proptest! {
 fn framer_at_every_split_point_and_byte_by_byte() {
     use proptest::strategy::ValueTree;
     let mut runner = proptest::test_runner::TestRunner::deterministic();
-    let pdus: Vec<Pdu> = (0..6).map(|_| any_pdu().new_tree(&mut runner).unwrap().current()).collect();
+    let pdus: Vec<Pdu> = (0..6)
+        .map(|_| any_pdu().new_tree(&mut runner).unwrap().current())
+        .collect();
     for digests in [Digests::NONE, Digests::ALL] {
         let stream = encode_all(&pdus, digests);
         assert_eq!(decode_in_chunks(&stream, &[1], digests), pdus);
         for split in 1..stream.len() {
-            assert_eq!(decode_in_chunks(&stream, &[split, stream.len()], digests), pdus);
+            assert_eq!(
+                decode_in_chunks(&stream, &[split, stream.len()], digests),
+                pdus
+            );
         }
     }
 }
@@ -91,7 +104,10 @@ fn refuses_oversized_data_segment_before_buffering_it() {
     let mut buf = bhs_with(0x05, 0, 0x00ff_ffff);
     assert_eq!(
         framer.decode(&mut buf).unwrap_err(),
-        Error::DataSegmentTooLong { length: 0x00ff_ffff, max: 8192 }
+        Error::DataSegmentTooLong {
+            length: 0x00ff_ffff,
+            max: 8192
+        }
     );
     // At the limit it asks for exactly the data segment and no more.
     let mut buf = bhs_with(0x05, 0, 8192);
@@ -100,18 +116,35 @@ fn refuses_oversized_data_segment_before_buffering_it() {
 
 #[test]
 fn refuses_ahs_over_the_configured_bound() {
-    let mut framer =
-        Framer::new(FramerConfig { max_ahs_length: 64, ..FramerConfig::default() });
+    let mut framer = Framer::new(FramerConfig {
+        max_ahs_length: 64,
+        ..FramerConfig::default()
+    });
     let mut buf = bhs_with(0x01, 17, 0);
-    assert_eq!(framer.decode(&mut buf).unwrap_err(), Error::AhsTooLong { length: 68, max: 64 });
+    assert_eq!(
+        framer.decode(&mut buf).unwrap_err(),
+        Error::AhsTooLong {
+            length: 68,
+            max: 64
+        }
+    );
 }
 
 #[test]
 fn header_digest_error_is_fatal_and_distinct() {
-    let mut framer = Framer::new(FramerConfig { digests: Digests::ALL, ..FramerConfig::default() });
+    let mut framer = Framer::new(FramerConfig {
+        digests: Digests::ALL,
+        ..FramerConfig::default()
+    });
     let mut wire = BytesMut::from(&bhs_with(0x00, 0, 0)[..]);
     wire.extend_from_slice(&[0xde, 0xad, 0xbe, 0xef]);
-    assert!(matches!(framer.decode(&mut wire), Err(Error::HeaderDigest { got: 0xefbe_adde, .. })));
+    assert!(matches!(
+        framer.decode(&mut wire),
+        Err(Error::HeaderDigest {
+            got: 0xefbe_adde,
+            ..
+        })
+    ));
 }
 
 #[test]
@@ -130,8 +163,13 @@ fn data_digest_error_is_rejectable_and_stream_continues() {
     bad[last] ^= 0xff;
     let mut buf = BytesMut::from(&bad[..]);
     buf.extend_from_slice(&nop.to_bytes(Digests::ALL).unwrap());
-    let mut framer = Framer::new(FramerConfig { digests: Digests::ALL, ..FramerConfig::default() });
-    let Framed::Malformed(m) = framer.decode(&mut buf).unwrap() else { panic!("not malformed") };
+    let mut framer = Framer::new(FramerConfig {
+        digests: Digests::ALL,
+        ..FramerConfig::default()
+    });
+    let Framed::Malformed(m) = framer.decode(&mut buf).unwrap() else {
+        panic!("not malformed")
+    };
     assert!(matches!(m.error, Error::DataDigest { .. }));
     assert_eq!(m.error.reject_reason(), Some(RejectReason::DataDigestError));
     assert_eq!(m.opcode(), Opcode::NopOut);
@@ -146,18 +184,30 @@ fn content_error_names_field_and_offset() {
     let mut buf = bhs_with(0x02, 0, 4);
     buf.extend_from_slice(b"oops");
     let mut framer = Framer::new(FramerConfig::default());
-    let Framed::Malformed(m) = framer.decode(&mut buf).unwrap() else { panic!("not malformed") };
+    let Framed::Malformed(m) = framer.decode(&mut buf).unwrap() else {
+        panic!("not malformed")
+    };
     assert_eq!(
         m.error,
-        Error::UnexpectedSegment { opcode: Opcode::TaskMgmtRequest, what: "a data segment", length: 4 }
+        Error::UnexpectedSegment {
+            opcode: Opcode::TaskMgmtRequest,
+            what: "a data segment",
+            length: 4
+        }
     );
     // Login with both T and C set (§11.12.2).
     let mut buf = bhs_with(0x03, 0, 0);
     buf[1] = 0xc0;
-    let Framed::Malformed(m) = framer.decode(&mut buf).unwrap() else { panic!("not malformed") };
+    let Framed::Malformed(m) = framer.decode(&mut buf).unwrap() else {
+        panic!("not malformed")
+    };
     assert_eq!(
         m.error,
-        Error::InvalidField { opcode: Opcode::LoginRequest, field: "flags (both T and C)", offset: 1 }
+        Error::InvalidField {
+            opcode: Opcode::LoginRequest,
+            field: "flags (both T and C)",
+            offset: 1
+        }
     );
 }
 
@@ -166,7 +216,9 @@ fn unknown_opcode_is_kept_for_a_reject() {
     let mut buf = bhs_with(0x1d, 0, 3);
     buf.extend_from_slice(&[1, 2, 3, 0]);
     let mut framer = Framer::new(FramerConfig::default());
-    let Framed::Pdu(Pdu::Unknown(u)) = framer.decode(&mut buf).unwrap() else { panic!() };
+    let Framed::Pdu(Pdu::Unknown(u)) = framer.decode(&mut buf).unwrap() else {
+        panic!()
+    };
     assert_eq!(u.opcode(), Opcode::Unknown(0x1d));
     assert_eq!(&u.data[..], &[1, 2, 3]);
 }
@@ -187,6 +239,8 @@ fn decoding_does_not_copy_the_data_segment() {
     out.encode_into(Digests::NONE, &mut buf).unwrap();
     let payload_addr = buf[48..].as_ptr();
     let mut framer = Framer::new(FramerConfig::default());
-    let Framed::Pdu(Pdu::DataOut(d)) = framer.decode(&mut buf).unwrap() else { panic!() };
+    let Framed::Pdu(Pdu::DataOut(d)) = framer.decode(&mut buf).unwrap() else {
+        panic!()
+    };
     assert_eq!(d.data.as_ptr(), payload_addr);
 }

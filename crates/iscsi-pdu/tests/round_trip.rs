@@ -1,6 +1,8 @@
 //! `parse(encode(x)) == x` for every PDU kind under every digest setting, and canonical bytes
 //! re-encode identically.
 
+#![allow(clippy::unwrap_used)] // tests may unwrap, as unit tests do
+
 use bytes::Bytes;
 use iscsi_pdu::arbitrary::{any_digests, any_pdu};
 use iscsi_pdu::{Digests, Opcode, Pdu};
