@@ -21,14 +21,16 @@
 //!
 //! Needs root, or at least the right to capture on `lo` and to run tgtd.
 //! Only the loopback address is ever used. Background processes are owned by [`Daemon`] guards,
-//! so they are stopped on every exit path, errors included.
+//! so they are stopped on every exit path, errors included; tgtd, which ignores SIGINT and
+//! SIGTERM, also runs under a small shell watchdog that kills it if this process dies without
+//! unwinding (Ctrl-C).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::fs;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
@@ -68,6 +70,7 @@ const TOOLS: &[(&str, &str)] = &[
     ("tshark", "tshark"),
     ("timeout", "coreutils"),
     ("kill", "procps"),
+    ("sh", "dash"),
 ];
 
 /// tgt target parameters that scenarios change, with the value each is restored to afterwards
@@ -439,37 +442,60 @@ fn remove_old_fixtures(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// How a [`Daemon`] is asked to finish before it is killed.
+enum Stop {
+    /// Send this signal with `kill` (tshark flushes its file and exits on `INT`).
+    Signal(&'static str),
+    /// The process runs under the [`WATCHDOG`] shell, which SIGKILLs it when its stdin (this
+    /// pipe) reaches end of file: closing our end stops it, and so does this process's death
+    /// (Ctrl-C, SIGKILL), when no `Drop` runs. For tgtd, which ignores SIGINT and SIGTERM.
+    Watchdog(Option<ChildStdin>),
+}
+
+/// `sh -c WATCHDOG sh PROGRAM ARGS...`: runs the program in the background, kills it at end of
+/// file on stdin, and exits with its status when it exits. Signals from the terminal are
+/// ignored, so that a Ctrl-C meant for the xtask reaches the program through the closed pipe.
+const WATCHDOG: &str = r#"trap '' INT HUP TERM
+exec 3<&0
+"$@" </dev/null 3<&- &
+pid=$!
+{ read -r _ <&3; kill -KILL "$pid" 2>/dev/null; } &
+wait "$pid""#;
+
 /// A background process, stopped when the guard is dropped (on error paths too).
 struct Daemon {
     name: &'static str,
     child: Child,
     log: PathBuf,
-    /// The signal that asks it to finish cleanly; `None` means it is only ever killed (tgtd
-    /// 1.0.85 ignores SIGTERM, and has nothing to flush).
-    stop_signal: Option<&'static str>,
+    stop: Stop,
 }
 
 impl Daemon {
-    /// Starts `command` with stdin closed and stdout/stderr appended to `log`.
+    /// Starts `command` with stdout/stderr going to `log` (for a [`Stop::Watchdog`], `command`
+    /// must be a [`watchdog`] command; its stdin becomes the pipe).
     fn spawn(
         name: &'static str,
         mut command: Command,
         log: PathBuf,
-        stop_signal: Option<&'static str>,
+        mut stop: Stop,
     ) -> Result<Self> {
         let out = fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
-        command
-            .stdin(Stdio::null())
-            .stdout(out.try_clone()?)
-            .stderr(out);
-        let child = command
+        let stdin = match stop {
+            Stop::Signal(_) => Stdio::null(),
+            Stop::Watchdog(_) => Stdio::piped(),
+        };
+        command.stdin(stdin).stdout(out.try_clone()?).stderr(out);
+        let mut child = command
             .spawn()
             .with_context(|| format!("starting {name}"))?;
+        if let Stop::Watchdog(pipe) = &mut stop {
+            *pipe = child.stdin.take();
+        }
         Ok(Self {
             name,
             child,
             log,
-            stop_signal,
+            stop,
         })
     }
 
@@ -489,29 +515,34 @@ impl Daemon {
         fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    /// Asks the process to finish (its stop signal, then up to `grace` to exit), then kills it.
+    /// Asks the process to finish (see [`Stop`]), gives it up to `grace` to exit, then kills it.
     fn stop(&mut self, grace: Duration) -> Result<()> {
         if self.child.try_wait()?.is_some() {
             return Ok(());
         }
-        if let Some(signal) = self.stop_signal {
-            let pid = self.child.id().to_string();
-            let sent = Command::new("kill")
-                .args([&format!("-{signal}"), pid.as_str()])
-                .status();
-            if sent.is_ok_and(|s| s.success()) {
-                let deadline = Instant::now() + grace;
-                while Instant::now() < deadline {
-                    if self.child.try_wait()?.is_some() {
-                        return Ok(());
-                    }
-                    sleep(Duration::from_millis(50));
-                }
-                eprintln!(
-                    "capture-fixtures: {} ignored SIG{signal}; killing it",
-                    self.name
-                );
+        let asked = match &mut self.stop {
+            Stop::Signal(signal) => {
+                let pid = self.child.id().to_string();
+                let sent = Command::new("kill")
+                    .args([&format!("-{signal}"), pid.as_str()])
+                    .status();
+                sent.is_ok_and(|s| s.success())
             }
+            // Closing the pipe is the request.
+            Stop::Watchdog(pipe) => pipe.take().is_some(),
+        };
+        if asked {
+            let deadline = Instant::now() + grace;
+            while Instant::now() < deadline {
+                if self.child.try_wait()?.is_some() {
+                    return Ok(());
+                }
+                sleep(Duration::from_millis(50));
+            }
+            eprintln!(
+                "capture-fixtures: {} did not stop in {grace:?}; killing it",
+                self.name
+            );
         }
         self.child
             .kill()
@@ -519,6 +550,13 @@ impl Daemon {
         self.child.wait()?;
         Ok(())
     }
+}
+
+/// A command that runs `program` under the [`WATCHDOG`] shell.
+fn watchdog(program: &Path) -> Command {
+    let mut command = Command::new("sh");
+    command.args(["-c", WATCHDOG, "sh"]).arg(program);
+    command
 }
 
 impl Drop for Daemon {
@@ -566,11 +604,12 @@ impl Lab<'_> {
 
     /// Starts tgtd and sets up the target, LUN and ACL.
     fn start_tgtd(&self, disk: &Path) -> Result<Daemon> {
-        let mut command = Command::new(self.tools.path("tgtd"));
+        let mut command = watchdog(self.tools.path("tgtd"));
         command.env("TGT_IPC_SOCKET", self.ipc_socket());
         command.args(["-f", "-C", CONTROL_PORT, "--iscsi"]);
         command.arg(format!("portal={}", self.portal()));
-        let mut tgtd = Daemon::spawn("tgtd", command, self.work.join("tgtd.log"), None)?;
+        let log = self.work.join("tgtd.log");
+        let mut tgtd = Daemon::spawn("tgtd", command, log, Stop::Watchdog(None))?;
 
         // Ready once its control socket answers.
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -667,7 +706,7 @@ impl Lab<'_> {
         ]);
         command.arg(pcap);
         let log = pcap.with_extension("tshark.log");
-        let mut tshark = Daemon::spawn("tshark", command, log, Some("INT"))?;
+        let mut tshark = Daemon::spawn("tshark", command, log, Stop::Signal("INT"))?;
         // dumpcap writes the file header once the interface is open and the filter is set.
         let deadline = Instant::now() + Duration::from_secs(15);
         while fs::metadata(pcap).map_or(true, |m| m.len() == 0) {

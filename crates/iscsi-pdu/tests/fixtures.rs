@@ -62,7 +62,8 @@ struct Negotiated {
 }
 
 fn mrdsl(keys: &TextPairs) -> Option<u32> {
-    keys.get("MaxRecvDataSegmentLength").map(|v| v.parse().unwrap())
+    keys.get("MaxRecvDataSegmentLength")
+        .map(|v| v.parse().unwrap())
 }
 
 /// The PDU that ends the login phase of its direction: after it, digests apply.
@@ -92,7 +93,10 @@ fn frame(stream: &[u8], after_login: FramerConfig) -> Vec<Pdu> {
             }
             Framed::Malformed(m) => panic!("malformed PDU in a real capture: {m:?}"),
             Framed::NeedMore(n) => {
-                assert!(buf.is_empty(), "stream ends inside a PDU ({n} bytes missing)");
+                assert!(
+                    buf.is_empty(),
+                    "stream ends inside a PDU ({n} bytes missing)"
+                );
                 return pdus;
             }
         }
@@ -305,14 +309,23 @@ fn lun(l: Lun) -> Option<String> {
 
 fn keyvalues(data: &[u8]) -> Option<String> {
     let pairs = TextPairs::parse(data).ok()?;
-    Some(pairs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(";"))
+    Some(
+        pairs
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(";"),
+    )
 }
 
 /// Compares one PDU with its Wireshark row; returns the columns compared.
 fn compare(pdu: &Pdu, row: &Row, digests: Digests, at: &str) -> usize {
     let mut compared = 0;
     for (field, cell) in row {
-        if matches!(field.as_str(), "frame.number" | "tcp.stream" | "tcp.srcport") {
+        if matches!(
+            field.as_str(),
+            "frame.number" | "tcp.stream" | "tcp.srcport"
+        ) {
             continue;
         }
         let ours = our_value(pdu, field, digests)
@@ -321,7 +334,10 @@ fn compare(pdu: &Pdu, row: &Row, digests: Digests, at: &str) -> usize {
             "iscsi.isid" | "iscsi.keyvalue" => cell.clone(),
             _ => number(cell).to_string(),
         };
-        assert_eq!(ours, theirs, "{at}: {field} differs from Wireshark's in {pdu:#?}");
+        assert_eq!(
+            ours, theirs,
+            "{at}: {field} differs from Wireshark's in {pdu:#?}"
+        );
         compared += 1;
     }
     compared
@@ -361,7 +377,10 @@ fn real_traffic_decodes_as_wireshark_does_and_reencodes_byte_for_byte() {
             };
             let (initiator, target) = (read("initiator"), read("target"));
             let n = negotiate(&initiator, &target);
-            let digests = Digests { header: n.header_digest, data: n.data_digest };
+            let digests = Digests {
+                header: n.header_digest,
+                data: n.data_digest,
+            };
             for (side, bytes, limit) in [
                 ("initiator", &initiator, n.target_mrdsl),
                 ("target", &target, n.initiator_mrdsl),
@@ -378,7 +397,11 @@ fn real_traffic_decodes_as_wireshark_does_and_reencodes_byte_for_byte() {
                     .filter(|r| (r["tcp.srcport"] == target_port) == (side == "target"))
                     .collect();
                 let at = format!("{scenario}-{stream}.{side}");
-                assert_eq!(pdus.len(), expected.len(), "{at}: PDU count differs from Wireshark's");
+                assert_eq!(
+                    pdus.len(),
+                    expected.len(),
+                    "{at}: PDU count differs from Wireshark's"
+                );
 
                 let mut reencoded = Vec::new();
                 let mut in_login = true;
@@ -392,16 +415,29 @@ fn real_traffic_decodes_as_wireshark_does_and_reencodes_byte_for_byte() {
                     in_login &= !ends_login(pdu);
                     opcodes.insert(u8::from(pdu.opcode()));
                 }
-                assert!(reencoded == *bytes, "{at}: re-encoding differs from the capture");
+                assert!(
+                    reencoded == *bytes,
+                    "{at}: re-encoding differs from the capture"
+                );
                 total_pdus += pdus.len();
             }
         }
     }
     // The capture must exercise what it claims to (see tests/data/README.md).
-    for op in [0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x31] {
-        assert!(opcodes.contains(&op), "no PDU with opcode {op:#04x} in {}", dir.display());
+    for op in [
+        0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x31,
+    ] {
+        assert!(
+            opcodes.contains(&op),
+            "no PDU with opcode {op:#04x} in {}",
+            dir.display()
+        );
     }
-    assert!(digest_pdus > 0, "no PDU with a header digest in {}", dir.display());
+    assert!(
+        digest_pdus > 0,
+        "no PDU with a header digest in {}",
+        dir.display()
+    );
     eprintln!(
         "{total_pdus} PDUs in {} scenarios, {total_fields} fields matched Wireshark, {digest_pdus} with header digests",
         scenarios.len()
