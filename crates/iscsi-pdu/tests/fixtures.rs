@@ -153,7 +153,7 @@ fn our_value(pdu: &Pdu, field: &str, digests: Digests) -> Option<String> {
     use Pdu::*;
     let n = |v: u64| Some(v.to_string());
     let sn = |s: SerialNumber| n(u64::from(s.0));
-    let v = match (field, pdu) {
+    match (field, pdu) {
         ("iscsi.opcode", p) => n(u64::from(u8::from(p.opcode()))),
         ("iscsi.I", NopOut(p)) => n(p.immediate.into()),
         ("iscsi.I", ScsiCommand(p)) => n(p.immediate.into()),
@@ -278,8 +278,7 @@ fn our_value(pdu: &Pdu, field: &str, digests: Digests) -> Option<String> {
         ("iscsi.keyvalue", TextRequest(p)) => keyvalues(&p.data),
         ("iscsi.keyvalue", TextResponse(p)) => keyvalues(&p.data),
         _ => None,
-    };
-    v
+    }
 }
 
 fn target_sns(pdu: &Pdu) -> Option<(SerialNumber, SerialNumber, SerialNumber)> {
