@@ -118,7 +118,16 @@ fn entry(input: &[u8]) -> IResult<&[u8], (u8, &[u8])> {
 
 /// Parses the AHS of `opcode` from `ahs` (TotalAHSLength × 4 bytes, a slice of `whole`), which
 /// starts at byte 48 of the PDU.
+#[inline]
 pub(crate) fn parse_list(ahs: &Bytes, opcode: Opcode) -> Result<Vec<Ahs>, Error> {
+    if ahs.is_empty() {
+        return Ok(Vec::new());
+    }
+    parse_list_slow(ahs, opcode)
+}
+
+#[inline(never)]
+fn parse_list_slow(ahs: &Bytes, opcode: Opcode) -> Result<Vec<Ahs>, Error> {
     let mut list = Vec::new();
     let mut input: &[u8] = ahs;
     while !input.is_empty() {

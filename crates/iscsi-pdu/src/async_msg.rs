@@ -50,6 +50,7 @@ pub struct AsyncMessage {
 impl Codec for AsyncMessage {
     const OPCODE: Opcode = Opcode::AsyncMessage;
 
+    #[inline]
     fn parse(p: &Parts<'_>) -> Result<Self, Error> {
         p.no_ahs()?;
         let b = &p.bhs;

@@ -60,6 +60,7 @@ pub struct DataIn {
 impl Codec for DataIn {
     const OPCODE: Opcode = Opcode::DataIn;
 
+    #[inline]
     fn parse(p: &Parts<'_>) -> Result<Self, Error> {
         p.no_ahs()?;
         let b = &p.bhs;

@@ -44,6 +44,7 @@ pub struct DataOut {
 impl Codec for DataOut {
     const OPCODE: Opcode = Opcode::DataOut;
 
+    #[inline]
     fn parse(p: &Parts<'_>) -> Result<Self, Error> {
         p.no_ahs()?;
         let b = &p.bhs;

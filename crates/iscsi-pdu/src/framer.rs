@@ -129,6 +129,7 @@ impl Framer {
     /// # Errors
     /// [`Error::HeaderDigest`], [`Error::DataSegmentTooLong`], [`Error::AhsTooLong`]: the
     /// connection must be closed.
+    #[inline]
     pub fn decode(&mut self, src: &mut BytesMut) -> Result<Framed, Error> {
         let layout = match self.pending {
             Some(layout) => layout,

@@ -25,6 +25,7 @@ struct StageFlags {
 }
 
 impl StageFlags {
+    #[inline]
     fn parse(p: &Parts<'_>) -> Result<Self, Error> {
         let flags = p.bhs.flags();
         let s = StageFlags {
@@ -95,6 +96,7 @@ pub struct LoginRequest {
 impl Codec for LoginRequest {
     const OPCODE: Opcode = Opcode::LoginRequest;
 
+    #[inline]
     fn parse(p: &Parts<'_>) -> Result<Self, Error> {
         p.no_ahs()?;
         let b = &p.bhs;
@@ -189,6 +191,7 @@ pub struct LoginResponse {
 impl Codec for LoginResponse {
     const OPCODE: Opcode = Opcode::LoginResponse;
 
+    #[inline]
     fn parse(p: &Parts<'_>) -> Result<Self, Error> {
         p.no_ahs()?;
         let b = &p.bhs;

@@ -39,6 +39,7 @@ pub struct LogoutRequest {
 impl Codec for LogoutRequest {
     const OPCODE: Opcode = Opcode::LogoutRequest;
 
+    #[inline]
     fn parse(p: &Parts<'_>) -> Result<Self, Error> {
         p.no_ahs()?;
         p.no_data()?;
@@ -94,6 +95,7 @@ pub struct LogoutResponse {
 impl Codec for LogoutResponse {
     const OPCODE: Opcode = Opcode::LogoutResponse;
 
+    #[inline]
     fn parse(p: &Parts<'_>) -> Result<Self, Error> {
         p.no_ahs()?;
         p.no_data()?;

@@ -40,6 +40,7 @@ pub struct NopOut {
 impl Codec for NopOut {
     const OPCODE: Opcode = Opcode::NopOut;
 
+    #[inline]
     fn parse(p: &Parts<'_>) -> Result<Self, Error> {
         p.no_ahs()?;
         let b = &p.bhs;
@@ -100,6 +101,7 @@ pub struct NopIn {
 impl Codec for NopIn {
     const OPCODE: Opcode = Opcode::NopIn;
 
+    #[inline]
     fn parse(p: &Parts<'_>) -> Result<Self, Error> {
         p.no_ahs()?;
         let b = &p.bhs;

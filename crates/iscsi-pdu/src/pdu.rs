@@ -1,6 +1,6 @@
 //! [`Pdu`]: every PDU of RFC 7143 §11, parsed from and encoded to complete PDUs.
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 
 use crate::ahs::{MAX_AHS_LEN, emit_list};
 use crate::bhs::{BHS_LEN, Bhs};
@@ -93,6 +93,7 @@ pub(crate) struct Layout {
 }
 
 impl Layout {
+    #[inline]
     pub(crate) fn of<T: AsRef<[u8]>>(bhs: &Bhs<T>, digests: Digests) -> Self {
         let header_end = BHS_LEN + bhs.total_ahs_len();
         let data_start = header_end + 4 * usize::from(digests.header);
@@ -167,6 +168,7 @@ impl Pdu {
     }
 
     /// Parses a PDU whose length is known to match `layout`.
+    #[inline]
     pub(crate) fn parse_framed(
         pdu: &Bytes,
         layout: Layout,
@@ -223,65 +225,18 @@ impl Pdu {
     }
 
     /// Encodes the PDU. The result is a [`Buf`] of up to three chunks (header, data, padding
-    /// and data digest): the data segment is not copied.
+    /// and data digest): the data segment is not copied, and without an AHS the header is held
+    /// inline, so encoding allocates nothing.
     ///
     /// # Errors
     /// [`Error::DataSegmentTooLong`] for data over 16 MiB − 1 bytes, [`Error::AhsTooLong`] for
     /// an AHS over 1020 bytes (or an unknown PDU's AHS that is not a multiple of 4).
     pub fn encode(&self, digests: Digests) -> Result<EncodedPdu, Error> {
-        let mut head = Vec::with_capacity(BHS_LEN + 8);
-        head.resize(BHS_LEN, 0);
-        let data = match self {
-            Pdu::Unknown(u) => {
-                head.copy_from_slice(&u.header);
-                if u.ahs.len() % 4 != 0 || u.ahs.len() > MAX_AHS_LEN {
-                    return Err(Error::AhsTooLong {
-                        length: u.ahs.len(),
-                        max: MAX_AHS_LEN,
-                    });
-                }
-                head.extend_from_slice(&u.ahs);
-                u.data.clone()
-            }
-            _ => each_kind!(self, p => {
-                p.write_bhs(&mut Bhs::new_unchecked(&mut head[..]));
-                emit_list(p.ahs(), &mut head)?;
-                p.data().cloned().unwrap_or_default()
-            }, _u => Bytes::new()),
-        };
-        let ahs_len = head.len() - BHS_LEN;
-        if ahs_len > MAX_AHS_LEN {
-            return Err(Error::AhsTooLong {
-                length: ahs_len,
-                max: MAX_AHS_LEN,
-            });
-        }
-        let data_len = u32::try_from(data.len())
-            .ok()
-            .filter(|&n| n <= MAX_DATA_SEGMENT_LEN)
-            .ok_or(Error::DataSegmentTooLong {
-                length: u32::try_from(data.len()).unwrap_or(u32::MAX),
-                max: MAX_DATA_SEGMENT_LEN,
-            })?;
-        {
-            let mut bhs = Bhs::new_unchecked(&mut head[..BHS_LEN]);
-            bhs.set_total_ahs_len(ahs_len);
-            bhs.set_data_segment_len(data_len);
-        }
-        if digests.header {
-            let crc = digest::crc32c(&[&head]);
-            head.extend_from_slice(&crc.to_le_bytes());
-        }
-        let pad = data.len().next_multiple_of(4) - data.len();
-        let mut tail = [0u8; 7];
-        let mut tail_len = pad;
-        if digests.data && !data.is_empty() {
-            let crc = digest::crc32c(&[&data, &[0u8; 3][..pad]]);
-            tail[pad..pad + 4].copy_from_slice(&crc.to_le_bytes());
-            tail_len += 4;
-        }
+        let (head, data) = self.encode_head(digests)?;
+        let (tail, tail_len) = tail(&data, digests);
         Ok(EncodedPdu {
-            head: Bytes::from(head),
+            head,
+            head_pos: 0,
             data,
             tail,
             tail_pos: 0,
@@ -294,14 +249,8 @@ impl Pdu {
     /// # Errors
     /// As [`Pdu::encode`].
     pub fn to_bytes(&self, digests: Digests) -> Result<Vec<u8>, Error> {
-        let mut encoded = self.encode(digests)?;
-        let mut out = Vec::with_capacity(encoded.remaining());
-        while encoded.has_remaining() {
-            let chunk = encoded.chunk();
-            out.extend_from_slice(chunk);
-            let n = chunk.len();
-            encoded.advance(n);
-        }
+        let mut out = Vec::new();
+        self.write_to(digests, &mut out)?;
         Ok(out)
     }
 
@@ -310,10 +259,106 @@ impl Pdu {
     /// # Errors
     /// As [`Pdu::encode`].
     pub fn encode_into(&self, digests: Digests, out: &mut BytesMut) -> Result<(), Error> {
-        let encoded = self.encode(digests)?;
-        out.reserve(encoded.remaining());
-        bytes::BufMut::put(out, encoded);
+        self.write_to(digests, out)
+    }
+
+    fn write_to<B: BufMut>(&self, digests: Digests, out: &mut B) -> Result<(), Error> {
+        let (head, data) = self.encode_head(digests)?;
+        let (tail, tail_len) = tail(&data, digests);
+        out.put_slice(head.bytes());
+        out.put_slice(&data);
+        out.put_slice(&tail[..tail_len]);
         Ok(())
+    }
+
+    /// The header (BHS, AHS, header digest) and the data segment to send.
+    fn encode_head(&self, digests: Digests) -> Result<(Head, Bytes), Error> {
+        let mut bhs = [0u8; BHS_LEN];
+        let mut ahs = Vec::new();
+        let data = match self {
+            Pdu::Unknown(u) => {
+                bhs = u.header;
+                if u.ahs.len() % 4 != 0 {
+                    return Err(Error::AhsTooLong {
+                        length: u.ahs.len(),
+                        max: MAX_AHS_LEN,
+                    });
+                }
+                ahs.extend_from_slice(&u.ahs);
+                u.data.clone()
+            }
+            _ => each_kind!(self, p => {
+                p.write_bhs(&mut Bhs::new_unchecked(&mut bhs[..]));
+                emit_list(p.ahs(), &mut ahs)?;
+                p.data().cloned().unwrap_or_default()
+            }, _u => Bytes::new()),
+        };
+        if ahs.len() > MAX_AHS_LEN {
+            return Err(Error::AhsTooLong {
+                length: ahs.len(),
+                max: MAX_AHS_LEN,
+            });
+        }
+        let data_len = u32::try_from(data.len())
+            .ok()
+            .filter(|&n| n <= MAX_DATA_SEGMENT_LEN)
+            .ok_or(Error::DataSegmentTooLong {
+                length: u32::try_from(data.len()).unwrap_or(u32::MAX),
+                max: MAX_DATA_SEGMENT_LEN,
+            })?;
+        let mut view = Bhs::new_unchecked(&mut bhs[..]);
+        view.set_total_ahs_len(ahs.len());
+        view.set_data_segment_len(data_len);
+        let head = if ahs.is_empty() {
+            let mut buf = [0u8; BHS_LEN + 4];
+            buf[..BHS_LEN].copy_from_slice(&bhs);
+            if digests.header {
+                let crc = digest::crc32c(&[&bhs]);
+                buf[BHS_LEN..].copy_from_slice(&crc.to_le_bytes());
+            }
+            Head::Inline(buf, BHS_LEN + 4 * usize::from(digests.header))
+        } else {
+            let mut head = Vec::with_capacity(BHS_LEN + ahs.len() + 4);
+            head.extend_from_slice(&bhs);
+            head.extend_from_slice(&ahs);
+            if digests.header {
+                let crc = digest::crc32c(&[&head]);
+                head.extend_from_slice(&crc.to_le_bytes());
+            }
+            Head::Heap(Bytes::from(head))
+        };
+        Ok((head, data))
+    }
+}
+
+/// Padding and data digest after `data`: the bytes and how many of them are used.
+fn tail(data: &[u8], digests: Digests) -> ([u8; 7], usize) {
+    let pad = data.len().next_multiple_of(4) - data.len();
+    let mut tail = [0u8; 7];
+    let mut len = pad;
+    if digests.data && !data.is_empty() {
+        let crc = digest::crc32c(&[data, &[0u8; 3][..pad]]);
+        tail[pad..pad + 4].copy_from_slice(&crc.to_le_bytes());
+        len += 4;
+    }
+    (tail, len)
+}
+
+/// The header of an encoded PDU: inline without an AHS, on the heap with one.
+#[derive(Debug, Clone)]
+enum Head {
+    /// BHS and, if any, the header digest; the length used.
+    Inline([u8; BHS_LEN + 4], usize),
+    /// BHS, AHS and, if any, the header digest.
+    Heap(Bytes),
+}
+
+impl Head {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Head::Inline(buf, len) => &buf[..*len],
+            Head::Heap(bytes) => bytes,
+        }
     }
 }
 
@@ -341,7 +386,8 @@ fn opcode_of<C: Codec>(_: &C) -> Opcode {
 /// ```
 #[derive(Debug, Clone)]
 pub struct EncodedPdu {
-    head: Bytes,
+    head: Head,
+    head_pos: usize,
     data: Bytes,
     tail: [u8; 7],
     tail_pos: usize,
@@ -358,26 +404,33 @@ impl EncodedPdu {
     pub fn is_empty(&self) -> bool {
         !self.has_remaining()
     }
+
+    fn parts(&self) -> [&[u8]; 3] {
+        [
+            &self.head.bytes()[self.head_pos..],
+            &self.data,
+            &self.tail[self.tail_pos..self.tail_len],
+        ]
+    }
 }
 
 impl Buf for EncodedPdu {
     fn remaining(&self) -> usize {
-        self.head.len() + self.data.len() + self.tail_len - self.tail_pos
+        self.parts().iter().map(|p| p.len()).sum()
     }
 
     fn chunk(&self) -> &[u8] {
-        if !self.head.is_empty() {
-            &self.head
-        } else if !self.data.is_empty() {
-            &self.data
-        } else {
-            &self.tail[self.tail_pos..self.tail_len]
-        }
+        self.parts()
+            .into_iter()
+            .find(|p| !p.is_empty())
+            .unwrap_or_default()
     }
 
+    /// # Panics
+    /// If `cnt` exceeds [`Buf::remaining`], as the `Buf` contract allows.
     fn advance(&mut self, mut cnt: usize) {
-        let n = cnt.min(self.head.len());
-        self.head.advance(n);
+        let n = cnt.min(self.head.bytes().len() - self.head_pos);
+        self.head_pos += n;
         cnt -= n;
         let n = cnt.min(self.data.len());
         self.data.advance(n);
@@ -390,13 +443,8 @@ impl Buf for EncodedPdu {
     }
 
     fn chunks_vectored<'a>(&'a self, dst: &mut [std::io::IoSlice<'a>]) -> usize {
-        let parts = [
-            &self.head[..],
-            &self.data[..],
-            &self.tail[self.tail_pos..self.tail_len],
-        ];
         let mut n = 0;
-        for part in parts.into_iter().filter(|p| !p.is_empty()) {
+        for part in self.parts().into_iter().filter(|p| !p.is_empty()) {
             let Some(slot) = dst.get_mut(n) else { break };
             *slot = std::io::IoSlice::new(part);
             n += 1;

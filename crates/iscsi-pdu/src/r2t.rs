@@ -43,6 +43,7 @@ pub struct ReadyToTransfer {
 impl Codec for ReadyToTransfer {
     const OPCODE: Opcode = Opcode::ReadyToTransfer;
 
+    #[inline]
     fn parse(p: &Parts<'_>) -> Result<Self, Error> {
         p.no_ahs()?;
         p.no_data()?;

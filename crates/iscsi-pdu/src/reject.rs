@@ -61,6 +61,7 @@ impl Reject {
 impl Codec for Reject {
     const OPCODE: Opcode = Opcode::Reject;
 
+    #[inline]
     fn parse(p: &Parts<'_>) -> Result<Self, Error> {
         p.no_ahs()?;
         let b = &p.bhs;

@@ -109,6 +109,7 @@ impl ScsiCommand {
 impl Codec for ScsiCommand {
     const OPCODE: Opcode = Opcode::ScsiCommand;
 
+    #[inline]
     fn parse(p: &Parts<'_>) -> Result<Self, Error> {
         let b = &p.bhs;
         let flags = b.flags();

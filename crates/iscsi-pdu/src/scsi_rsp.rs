@@ -170,6 +170,7 @@ impl ScsiResponse {
 impl Codec for ScsiResponse {
     const OPCODE: Opcode = Opcode::ScsiResponse;
 
+    #[inline]
     fn parse(p: &Parts<'_>) -> Result<Self, Error> {
         p.no_ahs()?;
         let b = &p.bhs;

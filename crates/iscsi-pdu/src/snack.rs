@@ -39,6 +39,7 @@ pub struct SnackRequest {
 impl Codec for SnackRequest {
     const OPCODE: Opcode = Opcode::SnackRequest;
 
+    #[inline]
     fn parse(p: &Parts<'_>) -> Result<Self, Error> {
         p.no_ahs()?;
         p.no_data()?;

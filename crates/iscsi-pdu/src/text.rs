@@ -58,6 +58,7 @@ pub struct TextRequest {
 impl Codec for TextRequest {
     const OPCODE: Opcode = Opcode::TextRequest;
 
+    #[inline]
     fn parse(p: &Parts<'_>) -> Result<Self, Error> {
         p.no_ahs()?;
         let (final_bit, continue_bit) = final_and_continue(p)?;
@@ -126,6 +127,7 @@ pub struct TextResponse {
 impl Codec for TextResponse {
     const OPCODE: Opcode = Opcode::TextResponse;
 
+    #[inline]
     fn parse(p: &Parts<'_>) -> Result<Self, Error> {
         p.no_ahs()?;
         let (final_bit, continue_bit) = final_and_continue(p)?;

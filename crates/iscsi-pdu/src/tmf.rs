@@ -46,6 +46,7 @@ pub struct TaskMgmtRequest {
 impl Codec for TaskMgmtRequest {
     const OPCODE: Opcode = Opcode::TaskMgmtRequest;
 
+    #[inline]
     fn parse(p: &Parts<'_>) -> Result<Self, Error> {
         p.no_ahs()?;
         p.no_data()?;
@@ -102,6 +103,7 @@ pub struct TaskMgmtResponse {
 impl Codec for TaskMgmtResponse {
     const OPCODE: Opcode = Opcode::TaskMgmtResponse;
 
+    #[inline]
     fn parse(p: &Parts<'_>) -> Result<Self, Error> {
         p.no_ahs()?;
         p.no_data()?;
