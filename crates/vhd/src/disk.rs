@@ -1,0 +1,744 @@
+//! [`Disk`]: an open VHD image, read and written at any byte offset.
+
+use std::sync::Arc;
+
+use uuid::Uuid;
+
+use crate::bitmap;
+use crate::dyn_header::{DynamicHeader, HEADER_LEN};
+use crate::footer::{DiskType, FOOTER_LEN, Footer};
+use crate::{Error, ParentLocator, Result, Storage};
+
+/// The BAT value of a block that is not allocated.
+pub const UNALLOCATED: u32 = u32::MAX;
+
+/// Bytes copied up together in a differencing disk, and the granularity at which bitmap bits
+/// are set: 8 sectors, so that every bitmap byte this crate writes is `0x00` or `0xff`
+/// (libvhdi misreads bitmap bytes that mix set and clear bits).
+pub const COPY_UP_GRANULE: u64 = 4096;
+
+/// Largest BAT this crate loads (16 Mi entries, 32 TiB of 2 MiB blocks).
+const MAX_BAT_ENTRIES: u64 = 16 << 20;
+
+/// How to open a disk.
+///
+/// ```
+/// let opts = vhd::OpenOptions::read_write();
+/// assert!(opts.writable);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpenOptions {
+    /// Allow writes. Parents are always opened without it.
+    pub writable: bool,
+}
+
+impl OpenOptions {
+    /// Reads only.
+    pub fn read_only() -> Self {
+        OpenOptions { writable: false }
+    }
+
+    /// Reads and writes.
+    pub fn read_write() -> Self {
+        OpenOptions { writable: true }
+    }
+}
+
+/// What a differencing disk reads its unwritten sectors from: another open disk (usually a
+/// `Disk` itself), shared read-only between any number of children.
+pub trait ParentDisk: Send + Sync {
+    /// The parent's footer Unique Id, which the child records.
+    fn unique_id(&self) -> Uuid;
+    /// The parent's virtual size in bytes.
+    fn size(&self) -> u64;
+    /// Reads `buf.len()` bytes at `offset` (within `size()`).
+    ///
+    /// # Errors
+    /// The parent's read errors.
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<()>;
+}
+
+/// Where one block of a dynamic or differencing disk lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Block {
+    /// BAT entry `0xffffffff`: zeros, or the parent's data.
+    Unallocated,
+    /// Every sector's bit is set: data at `sector * 512 + bitmap`.
+    Full { sector: u32 },
+    /// Some bits are clear.
+    Partial { sector: u32, bitmap: Box<[u8]> },
+}
+
+/// The block structures of a dynamic or differencing disk.
+#[derive(Debug)]
+struct Sparse {
+    header: DynamicHeader,
+    block_size: u64,
+    bitmap_len: u64,
+    blocks: Vec<Block>,
+    /// Where the trailing footer is, and so where the next block goes.
+    footer_offset: u64,
+}
+
+/// An open VHD disk: fixed, dynamic or differencing.
+///
+/// Reads take `&self` and may run on many threads at once (a golden image is opened once and
+/// shared by every child); writes take `&mut self`. A differencing disk reads unwritten sectors
+/// from the parent attached with [`Disk::attach_parent`] (or [`Disk::open_with_parent`]).
+///
+/// # Crash safety
+///
+/// A write into an unallocated block allocates it at the trailing footer's place, in this order:
+///
+/// 1. the footer is written after the new block (the file's last 512 bytes are a valid footer
+///    before and after), then flushed;
+/// 2. the block's sector bitmap and data are written (over the old footer), then flushed;
+/// 3. the BAT entry is written (a 4-byte aligned write within one sector).
+///
+/// A crash before step 3 completes leaves unreferenced space after the last block (`check`
+/// reports it as leaked; the disk reads as before the write); the BAT never points at a block
+/// whose bitmap is not durable. Writes into allocated blocks write data before bitmap bits, so
+/// a crash exposes the old data, never garbage. Nothing is durable before [`Disk::flush`].
+///
+/// ```
+/// use vhd::{Disk, MemStorage, VhdBuilder};
+/// let mut disk = VhdBuilder::dynamic(8 << 20).create(MemStorage::default()).unwrap();
+/// disk.write_at(b"hello", 1_000_000).unwrap();
+/// let mut buf = [0u8; 7];
+/// disk.read_at(&mut buf, 999_999).unwrap();
+/// assert_eq!(&buf, b"\0hello\0");
+/// disk.flush().unwrap();
+/// ```
+pub struct Disk<S> {
+    storage: S,
+    footer: Footer,
+    writable: bool,
+    sparse: Option<Sparse>,
+    parent: Option<Arc<dyn ParentDisk>>,
+}
+
+impl<S> core::fmt::Debug for Disk<S> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Disk")
+            .field("type", &self.footer.disk_type)
+            .field("size", &self.footer.current_size)
+            .field("writable", &self.writable)
+            .field("parent", &self.parent.as_ref().map(|p| p.unique_id()))
+            .finish_non_exhaustive()
+    }
+}
+
+fn read<S: Storage>(storage: &S, buf: &mut [u8], offset: u64, op: &'static str) -> Result<()> {
+    storage
+        .read_exact_at(buf, offset)
+        .map_err(Error::io(op, offset))
+}
+
+fn write<S: Storage>(storage: &S, buf: &[u8], offset: u64, op: &'static str) -> Result<()> {
+    storage
+        .write_all_at(buf, offset)
+        .map_err(Error::io(op, offset))
+}
+
+/// Whether `[a, a + alen)` and `[b, b + blen)` overlap.
+fn overlaps(a: u64, alen: u64, b: u64, blen: u64) -> bool {
+    a < b.saturating_add(blen) && b < a.saturating_add(alen)
+}
+
+impl<S: Storage> Disk<S> {
+    /// Opens a disk, validating the footer (and its copy), the dynamic header, the BAT and the
+    /// placement of every block. A differencing disk opens without its parent: sectors it holds
+    /// read normally, the others fail with [`Error::ParentRequired`] until a parent is attached.
+    ///
+    /// # Errors
+    /// [`Error::InvalidFormat`], [`Error::Checksum`], [`Error::Unsupported`] or
+    /// [`Error::Corrupt`] for a file that is not a valid VHD, with the offending offset;
+    /// [`Error::Io`] for storage failures.
+    pub fn open(storage: S, options: OpenOptions) -> Result<Self> {
+        let len = storage
+            .len()
+            .map_err(Error::io("reading the file length", 0))?;
+        if len < FOOTER_LEN as u64 {
+            return Err(Error::InvalidFormat {
+                what: "file is shorter than a VHD footer",
+                offset: 0,
+            });
+        }
+        let footer_offset = len - FOOTER_LEN as u64;
+        let mut raw = [0u8; FOOTER_LEN];
+        read(&storage, &mut raw, footer_offset, "reading the footer")?;
+        let footer = match Footer::parse(&raw, footer_offset) {
+            Ok(footer) => footer,
+            // "A copy of the footer [is kept] at the beginning of the file for redundancy": a
+            // damaged trailing footer can be read around, but not written after.
+            Err(trailing) if !options.writable => {
+                read(&storage, &mut raw, 0, "reading the footer copy")?;
+                match Footer::parse(&raw, 0) {
+                    Ok(copy) if copy.disk_type.is_sparse() => copy,
+                    _ => return Err(trailing),
+                }
+            }
+            Err(e) => return Err(e),
+        };
+        let sparse = match footer.disk_type {
+            DiskType::Fixed => {
+                if footer.current_size > footer_offset {
+                    return Err(Error::Corrupt {
+                        what: "fixed disk's size exceeds the data before the footer",
+                        offset: footer_offset,
+                    });
+                }
+                None
+            }
+            DiskType::Dynamic | DiskType::Differencing => {
+                Some(Self::open_sparse(&storage, &footer, footer_offset)?)
+            }
+        };
+        if options.writable && len % 512 != 0 {
+            return Err(Error::Corrupt {
+                what: "file length is not a multiple of 512",
+                offset: len,
+            });
+        }
+        Ok(Disk {
+            storage,
+            footer,
+            writable: options.writable,
+            sparse,
+            parent: None,
+        })
+    }
+
+    fn open_sparse(storage: &S, footer: &Footer, footer_offset: u64) -> Result<Sparse> {
+        let header_offset = footer.data_offset;
+        if header_offset % 512 != 0
+            || header_offset < FOOTER_LEN as u64
+            || header_offset.saturating_add(HEADER_LEN as u64) > footer_offset
+        {
+            return Err(Error::Corrupt {
+                what: "dynamic header offset is not a sector inside the file",
+                offset: header_offset,
+            });
+        }
+        let mut raw = [0u8; HEADER_LEN];
+        read(
+            storage,
+            &mut raw,
+            header_offset,
+            "reading the dynamic header",
+        )?;
+        let header = DynamicHeader::parse(&raw, header_offset)?;
+        let block_size = u64::from(header.block_size);
+        let bitmap_len = header.bitmap_len();
+        let entries = u64::from(header.max_table_entries);
+        let table = header.table_offset;
+        let table_len = entries * 4;
+        if entries < footer.current_size.div_ceil(block_size) {
+            return Err(Error::Corrupt {
+                what: "BAT has fewer entries than the disk size needs",
+                offset: header_offset + 28,
+            });
+        }
+        if entries > MAX_BAT_ENTRIES
+            || table < FOOTER_LEN as u64
+            || table.saturating_add(table_len) > footer_offset
+            || overlaps(table, table_len, header_offset, HEADER_LEN as u64)
+        {
+            return Err(Error::Corrupt {
+                what: "BAT lies outside the file's metadata area",
+                offset: table,
+            });
+        }
+        // The BAT is backed by the file's length (checked above), so this allocation is too.
+        let mut bat_raw = vec![0u8; table_len as usize];
+        read(storage, &mut bat_raw, table, "reading the BAT")?;
+        let bat: Vec<u32> = bat_raw
+            .chunks_exact(4)
+            .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        // Regions no block may overlap: footer copy, header, BAT, locator payloads.
+        let mut reserved = vec![
+            (0, FOOTER_LEN as u64),
+            (header_offset, HEADER_LEN as u64),
+            (table, table_len),
+        ];
+        for loc in header.locators.iter().filter(|l| !l.is_empty()) {
+            reserved.push((
+                loc.data_offset,
+                loc.space_bytes().max(u64::from(loc.data_length)),
+            ));
+        }
+        let span = bitmap_len + block_size;
+        let mut placed: Vec<(u64, usize)> = Vec::new();
+        for (i, &entry) in bat.iter().enumerate() {
+            if entry == UNALLOCATED {
+                continue;
+            }
+            let start = u64::from(entry) * 512;
+            let bat_entry_offset = table + 4 * i as u64;
+            if start.saturating_add(span) > footer_offset {
+                return Err(Error::Corrupt {
+                    what: "BAT entry points past the end of the file",
+                    offset: bat_entry_offset,
+                });
+            }
+            if reserved
+                .iter()
+                .any(|&(r, rlen)| overlaps(start, span, r, rlen))
+            {
+                return Err(Error::Corrupt {
+                    what: "BAT entry points into the file's metadata",
+                    offset: bat_entry_offset,
+                });
+            }
+            placed.push((start, i));
+        }
+        placed.sort_unstable();
+        for pair in placed.windows(2) {
+            if pair[1].0 < pair[0].0 + span {
+                return Err(Error::Corrupt {
+                    what: "two BAT entries point at overlapping blocks",
+                    offset: table + 4 * pair[1].1 as u64,
+                });
+            }
+        }
+        let sectors_per_block = block_size / 512;
+        let mut blocks = vec![Block::Unallocated; bat.len()];
+        let mut bm = vec![0u8; bitmap_len as usize];
+        for &(start, i) in &placed {
+            read(storage, &mut bm, start, "reading a sector bitmap")?;
+            let sector = bat[i];
+            blocks[i] = if bitmap::all_set(&bm, 0, sectors_per_block) {
+                Block::Full { sector }
+            } else {
+                Block::Partial {
+                    sector,
+                    bitmap: bm.clone().into_boxed_slice(),
+                }
+            };
+        }
+        Ok(Sparse {
+            header,
+            block_size,
+            bitmap_len,
+            blocks,
+            footer_offset,
+        })
+    }
+
+    /// Opens a differencing disk and attaches its parent (see [`Disk::attach_parent`]).
+    ///
+    /// # Errors
+    /// As [`Disk::open`] and [`Disk::attach_parent`].
+    pub fn open_with_parent(
+        storage: S,
+        options: OpenOptions,
+        parent: Arc<dyn ParentDisk>,
+    ) -> Result<Self> {
+        let mut disk = Self::open(storage, options)?;
+        disk.attach_parent(parent)?;
+        Ok(disk)
+    }
+
+    /// Attaches the parent of a differencing disk, after checking that its unique id is the
+    /// one the child records ("the parent's UUID must match", VHD specification).
+    ///
+    /// # Errors
+    /// [`Error::ParentMismatch`] for another disk; [`Error::InvalidInput`] if this disk is not
+    /// a differencing disk.
+    pub fn attach_parent(&mut self, parent: Arc<dyn ParentDisk>) -> Result<()> {
+        let Some(expected) = self.parent_unique_id() else {
+            return Err(Error::InvalidInput {
+                what: "parent",
+                reason: "only a differencing disk has a parent",
+            });
+        };
+        let found = parent.unique_id();
+        if found != expected {
+            return Err(Error::ParentMismatch {
+                path: self.parent_name().into(),
+                expected,
+                found,
+            });
+        }
+        self.parent = Some(parent);
+        Ok(())
+    }
+
+    /// The footer.
+    pub fn footer(&self) -> &Footer {
+        &self.footer
+    }
+
+    /// The dynamic header (dynamic and differencing disks).
+    pub fn header(&self) -> Option<&DynamicHeader> {
+        self.sparse.as_ref().map(|s| &s.header)
+    }
+
+    /// The disk type.
+    pub fn disk_type(&self) -> DiskType {
+        self.footer.disk_type
+    }
+
+    /// The virtual size in bytes (the footer's Current Size).
+    pub fn size(&self) -> u64 {
+        self.footer.current_size
+    }
+
+    /// Whether writes are allowed.
+    pub fn is_writable(&self) -> bool {
+        self.writable
+    }
+
+    /// The Parent Unique ID of a differencing disk.
+    pub fn parent_unique_id(&self) -> Option<Uuid> {
+        match (&self.sparse, self.footer.disk_type) {
+            (Some(s), DiskType::Differencing) => Some(s.header.parent_unique_id),
+            _ => None,
+        }
+    }
+
+    /// The Parent Unicode Name of a differencing disk ("" otherwise).
+    pub fn parent_name(&self) -> &str {
+        match &self.sparse {
+            Some(s) if self.footer.disk_type == DiskType::Differencing => &s.header.parent_name,
+            _ => "",
+        }
+    }
+
+    /// The parent locators in use.
+    pub fn parent_locators(&self) -> Vec<ParentLocator> {
+        match &self.sparse {
+            Some(s) => s
+                .header
+                .locators
+                .iter()
+                .copied()
+                .filter(|l| !l.is_empty())
+                .collect(),
+            None => Vec::new(),
+        }
+    }
+
+    /// The attached parent.
+    pub fn parent(&self) -> Option<&Arc<dyn ParentDisk>> {
+        self.parent.as_ref()
+    }
+
+    /// The storage.
+    pub fn storage(&self) -> &S {
+        &self.storage
+    }
+
+    /// Consumes the disk, returning its storage.
+    pub fn into_storage(self) -> S {
+        self.storage
+    }
+
+    /// Block size (dynamic and differencing disks).
+    pub fn block_size(&self) -> Option<u64> {
+        self.sparse.as_ref().map(|s| s.block_size)
+    }
+
+    /// Number of blocks allocated in this file (dynamic and differencing disks).
+    pub fn allocated_blocks(&self) -> u64 {
+        self.sparse.as_ref().map_or(0, |s| {
+            s.blocks
+                .iter()
+                .filter(|b| !matches!(b, Block::Unallocated))
+                .count() as u64
+        })
+    }
+
+    /// Whether the bytes `offset..offset + len` are all stored in this file (rather than read
+    /// as zeros or from the parent). Fixed disks hold everything.
+    pub fn is_allocated(&self, offset: u64, len: u64) -> bool {
+        let Some(s) = &self.sparse else { return true };
+        let end = offset.saturating_add(len).min(self.size());
+        let mut pos = offset;
+        while pos < end {
+            let idx = (pos / s.block_size) as usize;
+            let in_block = pos % s.block_size;
+            let n = (s.block_size - in_block).min(end - pos);
+            let present = match s.blocks.get(idx) {
+                Some(Block::Full { .. }) => true,
+                Some(Block::Partial { bitmap, .. }) => {
+                    bitmap::all_set(bitmap, in_block / 512, (in_block + n).div_ceil(512))
+                }
+                _ => false,
+            };
+            if !present {
+                return false;
+            }
+            pos += n;
+        }
+        true
+    }
+
+    fn check_bounds(&self, offset: u64, len: usize) -> Result<()> {
+        let size = self.size();
+        match offset.checked_add(len as u64) {
+            Some(end) if end <= size => Ok(()),
+            _ => Err(Error::OutOfBounds {
+                offset,
+                len: len as u64,
+                size,
+            }),
+        }
+    }
+
+    /// Reads `buf.len()` bytes at virtual byte `offset`.
+    ///
+    /// # Errors
+    /// [`Error::OutOfBounds`] past the end of the disk; [`Error::ParentRequired`] for sectors of
+    /// a differencing disk without an attached parent; [`Error::Io`].
+    pub fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<()> {
+        self.check_bounds(offset, buf.len())?;
+        let Some(s) = &self.sparse else {
+            return read(&self.storage, buf, offset, "reading data");
+        };
+        let mut done = 0;
+        while done < buf.len() {
+            let pos = offset + done as u64;
+            let idx = (pos / s.block_size) as usize;
+            let in_block = pos % s.block_size;
+            let n = ((s.block_size - in_block) as usize).min(buf.len() - done);
+            self.read_in_block(s, idx, in_block, &mut buf[done..done + n], pos)?;
+            done += n;
+        }
+        Ok(())
+    }
+
+    /// Reads within one block: `in_block` is the offset in the block, `pos` the virtual offset.
+    fn read_in_block(
+        &self,
+        s: &Sparse,
+        idx: usize,
+        in_block: u64,
+        buf: &mut [u8],
+        pos: u64,
+    ) -> Result<()> {
+        let data_at = |sector: u32| u64::from(sector) * 512 + s.bitmap_len + in_block;
+        match &s.blocks[idx] {
+            Block::Unallocated => self.read_absent(buf, pos),
+            Block::Full { sector } => read(&self.storage, buf, data_at(*sector), "reading data"),
+            Block::Partial { sector, bitmap } => {
+                let base = data_at(*sector) - in_block;
+                let mut done = 0;
+                while done < buf.len() {
+                    let at = in_block + done as u64;
+                    let sector_no = at / 512;
+                    let last = (in_block + buf.len() as u64).div_ceil(512);
+                    let run = bitmap::run_len(bitmap, sector_no, last);
+                    let run_end = ((sector_no + run) * 512 - in_block) as usize;
+                    let piece_end = run_end.min(buf.len());
+                    let piece = &mut buf[done..piece_end];
+                    if bitmap::is_set(bitmap, sector_no) {
+                        read(&self.storage, piece, base + at, "reading data")?;
+                    } else {
+                        self.read_absent(piece, pos + done as u64)?;
+                    }
+                    done += piece.len();
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Fills `buf` with what the disk holds at `pos` when this file does not: zeros for a
+    /// dynamic disk, the parent's data for a differencing disk (zeros past the parent's end).
+    fn read_absent(&self, buf: &mut [u8], pos: u64) -> Result<()> {
+        if self.footer.disk_type != DiskType::Differencing {
+            buf.fill(0);
+            return Ok(());
+        }
+        let Some(parent) = &self.parent else {
+            return Err(Error::ParentRequired {
+                name: self.parent_name().into(),
+            });
+        };
+        let in_parent = parent.size().saturating_sub(pos).min(buf.len() as u64) as usize;
+        parent.read_at(&mut buf[..in_parent], pos)?;
+        buf[in_parent..].fill(0);
+        Ok(())
+    }
+
+    /// Writes `data` at virtual byte `offset`. Partial sectors are read, modified and written;
+    /// in a differencing disk, the rest of every 4 KiB group that the write touches is copied
+    /// up from the parent first, so that later reads see the parent's data there.
+    ///
+    /// # Errors
+    /// [`Error::ReadOnly`], [`Error::OutOfBounds`], [`Error::ParentRequired`] (a differencing
+    /// disk without its parent), [`Error::Io`]. After an error the disk remains consistent:
+    /// the write may be partly done, as with any disk.
+    pub fn write_at(&mut self, data: &[u8], offset: u64) -> Result<()> {
+        if !self.writable {
+            return Err(Error::ReadOnly);
+        }
+        self.check_bounds(offset, data.len())?;
+        let Some(block_size) = self.block_size() else {
+            return write(&self.storage, data, offset, "writing data");
+        };
+        let mut done = 0;
+        while done < data.len() {
+            let pos = offset + done as u64;
+            let in_block = pos % block_size;
+            let n = ((block_size - in_block) as usize).min(data.len() - done);
+            self.write_in_block((pos / block_size) as usize, in_block, &data[done..done + n])?;
+            done += n;
+        }
+        Ok(())
+    }
+
+    fn write_in_block(&mut self, idx: usize, in_block: u64, data: &[u8]) -> Result<()> {
+        let Some(s) = &self.sparse else { return Ok(()) };
+        let (block_size, bitmap_len) = (s.block_size, s.bitmap_len);
+        let granule = COPY_UP_GRANULE.min(block_size);
+        let start = in_block / granule * granule;
+        let end = (in_block + data.len() as u64)
+            .next_multiple_of(granule)
+            .min(block_size);
+        let block_start = idx as u64 * block_size;
+        let whole = start == in_block && end == in_block + data.len() as u64;
+
+        // Fast path: every touched sector already lives here; write in place.
+        let present = match &s.blocks[idx] {
+            Block::Full { .. } => true,
+            Block::Partial { bitmap, .. } => bitmap::all_set(
+                bitmap,
+                in_block / 512,
+                (in_block + data.len() as u64).div_ceil(512),
+            ),
+            Block::Unallocated => false,
+        };
+        if let (true, Block::Full { sector } | Block::Partial { sector, .. }) =
+            (present, &s.blocks[idx])
+        {
+            let at = u64::from(*sector) * 512 + bitmap_len + in_block;
+            return write(&self.storage, data, at, "writing data");
+        }
+
+        // The granules' new contents: what the disk reads there now, overlaid with `data`.
+        let mut chunk;
+        let content: &[u8] = if whole {
+            data
+        } else {
+            chunk = vec![0u8; (end - start) as usize];
+            self.read_at(&mut chunk, block_start + start)?;
+            let from = (in_block - start) as usize;
+            chunk[from..from + data.len()].copy_from_slice(data);
+            &chunk
+        };
+        let sectors = (start / 512, end / 512);
+        match self.sparse.as_ref().map(|s| s.blocks[idx].clone()) {
+            Some(Block::Unallocated) => self.allocate(idx, start, content),
+            Some(Block::Full { sector } | Block::Partial { sector, .. }) => {
+                let at = u64::from(sector) * 512 + bitmap_len + start;
+                write(&self.storage, content, at, "writing data")?;
+                self.set_bits(idx, sectors)
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Sets the bitmap bits of `sectors` of allocated block `idx` and writes the bitmap sectors
+    /// that changed.
+    fn set_bits(&mut self, idx: usize, (first, end): (u64, u64)) -> Result<()> {
+        let Some(s) = self.sparse.as_mut() else {
+            return Ok(());
+        };
+        let sectors_per_block = s.block_size / 512;
+        let Block::Partial { sector, bitmap } = &mut s.blocks[idx] else {
+            return Ok(());
+        };
+        bitmap::set_range(bitmap, first, end);
+        let base = u64::from(*sector) * 512;
+        let (from, to) = (
+            (first / 8 / 512) * 512,
+            (end.div_ceil(8)).next_multiple_of(512),
+        );
+        let to = to.min(bitmap.len() as u64);
+        write(
+            &self.storage,
+            &bitmap[from as usize..to as usize],
+            base + from,
+            "writing a sector bitmap",
+        )?;
+        if bitmap::all_set(bitmap, 0, sectors_per_block) {
+            let sector = *sector;
+            s.blocks[idx] = Block::Full { sector };
+        }
+        Ok(())
+    }
+
+    /// Allocates block `idx` at the trailing footer's place with `content` at `start` (a
+    /// multiple of the copy-up granule), in the crash-safe order documented on [`Disk`].
+    fn allocate(&mut self, idx: usize, start: u64, content: &[u8]) -> Result<()> {
+        let footer = self.footer.to_bytes();
+        let Some(s) = self.sparse.as_mut() else {
+            return Ok(());
+        };
+        let block_at = s.footer_offset;
+        let sector = u32::try_from(block_at / 512).map_err(|_| Error::Unsupported {
+            what: "a block beyond 2 TiB of file (BAT entries are 32-bit sector numbers)",
+        })?;
+        let new_footer_at = block_at + s.bitmap_len + s.block_size;
+        // 1. The new trailing footer, after the block.
+        write(&self.storage, &footer, new_footer_at, "writing the footer")?;
+        self.storage
+            .flush()
+            .map_err(Error::io("flushing the footer", new_footer_at))?;
+        s.footer_offset = new_footer_at;
+        // 2. Bitmap and data over the old footer; the rest of the block is beyond the old end
+        //    of the file, so it reads as zeros.
+        let mut bitmap = vec![0u8; s.bitmap_len as usize].into_boxed_slice();
+        let end = start + content.len() as u64;
+        bitmap::set_range(&mut bitmap, start / 512, end / 512);
+        write(&self.storage, &bitmap, block_at, "writing a sector bitmap")?;
+        write(
+            &self.storage,
+            content,
+            block_at + s.bitmap_len + start,
+            "writing data",
+        )?;
+        self.storage
+            .flush()
+            .map_err(Error::io("flushing a new block", block_at))?;
+        // 3. The BAT entry.
+        let entry_at = s.header.table_offset + 4 * idx as u64;
+        write(
+            &self.storage,
+            &sector.to_be_bytes(),
+            entry_at,
+            "writing a BAT entry",
+        )?;
+        s.blocks[idx] = if bitmap::all_set(&bitmap, 0, s.block_size / 512) {
+            Block::Full { sector }
+        } else {
+            Block::Partial { sector, bitmap }
+        };
+        Ok(())
+    }
+
+    /// Makes every completed write durable.
+    ///
+    /// # Errors
+    /// [`Error::Io`].
+    pub fn flush(&self) -> Result<()> {
+        self.storage.flush().map_err(Error::io("flushing", 0))
+    }
+}
+
+impl<S: Storage> ParentDisk for Disk<S> {
+    fn unique_id(&self) -> Uuid {
+        self.footer.unique_id
+    }
+
+    fn size(&self) -> u64 {
+        self.footer.current_size
+    }
+
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<()> {
+        Disk::read_at(self, buf, offset)
+    }
+}

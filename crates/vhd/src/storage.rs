@@ -1,0 +1,313 @@
+//! Where a VHD file's bytes live: positional reads and writes through `&self`, so that one open
+//! golden image can be read by many threads at once.
+
+use std::fs::File;
+use std::io;
+use std::path::Path;
+use std::sync::RwLock;
+
+/// Positional byte storage under a VHD file: a file, a block device, memory.
+///
+/// Implementations must be safe to read from several threads at once; writes go through
+/// `&self` too (positional, like `pwrite`), and the disk layer orders them.
+///
+/// ```
+/// use vhd::{MemStorage, Storage};
+/// let s = MemStorage::new(vec![0; 4]);
+/// s.write_all_at(b"ab", 3).unwrap(); // grows the storage
+/// let mut buf = [0u8; 5];
+/// s.read_exact_at(&mut buf, 0).unwrap();
+/// assert_eq!(&buf, b"\0\0\0ab");
+/// assert_eq!(s.len().unwrap(), 5);
+/// ```
+pub trait Storage: Send + Sync {
+    /// Reads exactly `buf.len()` bytes at `offset`; reading past the end is an error.
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()>;
+    /// Writes all of `buf` at `offset`, growing the storage if needed.
+    fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()>;
+    /// The current length in bytes.
+    fn len(&self) -> io::Result<u64>;
+    /// Truncates or extends (with zeros) to `len` bytes.
+    fn set_len(&self, len: u64) -> io::Result<()>;
+    /// Makes every completed write durable.
+    fn flush(&self) -> io::Result<()>;
+    /// Whether the storage is empty.
+    fn is_empty(&self) -> io::Result<bool> {
+        Ok(self.len()? == 0)
+    }
+}
+
+impl<S: Storage + ?Sized> Storage for &S {
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
+        (**self).read_exact_at(buf, offset)
+    }
+    fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
+        (**self).write_all_at(buf, offset)
+    }
+    fn len(&self) -> io::Result<u64> {
+        (**self).len()
+    }
+    fn set_len(&self, len: u64) -> io::Result<()> {
+        (**self).set_len(len)
+    }
+    fn flush(&self) -> io::Result<()> {
+        (**self).flush()
+    }
+}
+
+impl<S: Storage + ?Sized> Storage for std::sync::Arc<S> {
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
+        (**self).read_exact_at(buf, offset)
+    }
+    fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
+        (**self).write_all_at(buf, offset)
+    }
+    fn len(&self) -> io::Result<u64> {
+        (**self).len()
+    }
+    fn set_len(&self, len: u64) -> io::Result<()> {
+        (**self).set_len(len)
+    }
+    fn flush(&self) -> io::Result<()> {
+        (**self).flush()
+    }
+}
+
+/// Storage in memory, for tests, fuzzing and small images.
+///
+/// ```
+/// use vhd::{MemStorage, Storage};
+/// let s = MemStorage::read_only(vec![1, 2, 3]);
+/// assert!(s.write_all_at(b"x", 0).is_err());
+/// ```
+#[derive(Debug, Default)]
+pub struct MemStorage {
+    data: RwLock<Vec<u8>>,
+    read_only: bool,
+}
+
+impl MemStorage {
+    /// Writable storage holding `data`.
+    pub fn new(data: Vec<u8>) -> Self {
+        MemStorage {
+            data: RwLock::new(data),
+            read_only: false,
+        }
+    }
+
+    /// Storage holding `data` that refuses writes.
+    pub fn read_only(data: Vec<u8>) -> Self {
+        MemStorage {
+            data: RwLock::new(data),
+            read_only: true,
+        }
+    }
+
+    /// A copy of the bytes.
+    pub fn to_vec(&self) -> Vec<u8> {
+        self.lock_read().clone()
+    }
+
+    /// The bytes.
+    pub fn into_inner(self) -> Vec<u8> {
+        self.data
+            .into_inner()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn lock_read(&self) -> std::sync::RwLockReadGuard<'_, Vec<u8>> {
+        self.data
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn lock_write(&self) -> io::Result<std::sync::RwLockWriteGuard<'_, Vec<u8>>> {
+        if self.read_only {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                "read-only storage",
+            ));
+        }
+        Ok(self
+            .data
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()))
+    }
+}
+
+fn range(offset: u64, len: usize, size: usize) -> io::Result<std::ops::Range<usize>> {
+    let start = usize::try_from(offset).map_err(|_| io::ErrorKind::UnexpectedEof)?;
+    let end = start.checked_add(len).ok_or(io::ErrorKind::UnexpectedEof)?;
+    if end > size {
+        return Err(io::ErrorKind::UnexpectedEof.into());
+    }
+    Ok(start..end)
+}
+
+impl Storage for MemStorage {
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
+        let data = self.lock_read();
+        let r = range(offset, buf.len(), data.len())?;
+        buf.copy_from_slice(&data[r]);
+        Ok(())
+    }
+
+    fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
+        let mut data = self.lock_write()?;
+        let start = usize::try_from(offset).map_err(|_| io::ErrorKind::OutOfMemory)?;
+        let end = start
+            .checked_add(buf.len())
+            .ok_or(io::ErrorKind::OutOfMemory)?;
+        if end > data.len() {
+            data.resize(end, 0);
+        }
+        data[start..end].copy_from_slice(buf);
+        Ok(())
+    }
+
+    fn len(&self) -> io::Result<u64> {
+        Ok(self.lock_read().len() as u64)
+    }
+
+    fn set_len(&self, len: u64) -> io::Result<()> {
+        let len = usize::try_from(len).map_err(|_| io::ErrorKind::OutOfMemory)?;
+        self.lock_write()?.resize(len, 0);
+        Ok(())
+    }
+
+    fn flush(&self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Storage in a file, with positional IO (`pread`/`pwrite`), safe to share between threads.
+///
+/// ```no_run
+/// use vhd::FileStorage;
+/// let golden = FileStorage::open_read_only("golden.vhd")?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct FileStorage {
+    file: File,
+}
+
+impl FileStorage {
+    /// Opens an existing file read-only: the OS refuses every write, whatever the caller does.
+    ///
+    /// # Errors
+    /// The OS's error for opening the file.
+    pub fn open_read_only(path: impl AsRef<Path>) -> io::Result<Self> {
+        Ok(FileStorage {
+            file: File::open(path)?,
+        })
+    }
+
+    /// Opens an existing file for reading and writing.
+    ///
+    /// # Errors
+    /// The OS's error for opening the file.
+    pub fn open_writable(path: impl AsRef<Path>) -> io::Result<Self> {
+        Ok(FileStorage {
+            file: File::options().read(true).write(true).open(path)?,
+        })
+    }
+
+    /// Creates a new file, failing if it exists.
+    ///
+    /// # Errors
+    /// The OS's error for creating the file (`AlreadyExists` if it exists).
+    pub fn create_new(path: impl AsRef<Path>) -> io::Result<Self> {
+        Ok(FileStorage {
+            file: File::options()
+                .read(true)
+                .write(true)
+                .create_new(true)
+                .open(path)?,
+        })
+    }
+
+    /// Wraps an open file.
+    pub fn from_file(file: File) -> Self {
+        FileStorage { file }
+    }
+
+    /// The file.
+    pub fn into_file(self) -> File {
+        self.file
+    }
+}
+
+impl Storage for FileStorage {
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
+        platform::read_exact_at(&self.file, buf, offset)
+    }
+
+    fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
+        platform::write_all_at(&self.file, buf, offset)
+    }
+
+    fn len(&self) -> io::Result<u64> {
+        Ok(self.file.metadata()?.len())
+    }
+
+    fn set_len(&self, len: u64) -> io::Result<()> {
+        self.file.set_len(len)
+    }
+
+    fn flush(&self) -> io::Result<()> {
+        self.file.sync_data()
+    }
+}
+
+#[cfg(unix)]
+mod platform {
+    use std::fs::File;
+    use std::io;
+    use std::os::unix::fs::FileExt;
+
+    pub(super) fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
+        file.read_exact_at(buf, offset)
+    }
+
+    pub(super) fn write_all_at(file: &File, buf: &[u8], offset: u64) -> io::Result<()> {
+        file.write_all_at(buf, offset)
+    }
+}
+
+#[cfg(windows)]
+mod platform {
+    use std::fs::File;
+    use std::io;
+    use std::os::windows::fs::FileExt;
+
+    pub(super) fn read_exact_at(
+        file: &File,
+        mut buf: &mut [u8],
+        mut offset: u64,
+    ) -> io::Result<()> {
+        while !buf.is_empty() {
+            match file.seek_read(buf, offset)? {
+                0 => return Err(io::ErrorKind::UnexpectedEof.into()),
+                n => {
+                    buf = &mut buf[n..];
+                    offset += n as u64;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn write_all_at(file: &File, mut buf: &[u8], mut offset: u64) -> io::Result<()> {
+        while !buf.is_empty() {
+            match file.seek_write(buf, offset)? {
+                0 => return Err(io::ErrorKind::WriteZero.into()),
+                n => {
+                    buf = &buf[n..];
+                    offset += n as u64;
+                }
+            }
+        }
+        Ok(())
+    }
+}
