@@ -1,4 +1,4 @@
-//! Interop steps: the workspace's code against real peers (tgt, libiscsi, qemu, tshark).
+//! Interop steps: the workspace's code against real peers (tgt, libiscsi, qemu, tshark, libvhdi).
 //!
 //! Each step names the external programs it needs. A missing one prints
 //! `MISSING PEER: <tool> (Debian package <pkg>)`; under `CI=true` the step fails, otherwise it is skipped
@@ -36,7 +36,13 @@ enum Probe {
     Program,
     /// A QEMU loadable module `<tool>.so` under `/usr/lib/<triple>/qemu/` or `/usr/lib/qemu/`.
     QemuModule,
+    /// A Python module that `import <tool>` finds in Debian's [`DEBIAN_PYTHON`] (a pyenv
+    /// `python3` earlier on `PATH` does not see Debian's `python3-*` packages).
+    PythonModule,
 }
+
+/// Debian's Python, which Debian's `python3-*` packages install into.
+const DEBIAN_PYTHON: &str = "/usr/bin/python3";
 
 /// One interop step of `cargo xtask test`.
 #[derive(Debug)]
@@ -59,23 +65,38 @@ const fn program(tool: &'static str, package: &'static str) -> Peer {
 }
 
 /// The interop steps, in the order `cargo xtask test` runs them.
-pub(crate) const STEPS: &[InteropStep] = &[InteropStep {
-    name: "interop-pdu-live",
-    peers: &[
-        program("tgtd", "tgt"),
-        program("tgtadm", "tgt"),
-        program("tshark", "tshark"),
-        program("iscsi-ls", "libiscsi-bin"),
-        program("iscsi-inq", "libiscsi-bin"),
-        program("qemu-io", "qemu-utils"),
-        Peer {
-            tool: "block-iscsi",
-            probe: Probe::QemuModule,
-            package: "qemu-block-extra",
-        },
-    ],
-    body: pdu_live,
-}];
+pub(crate) const STEPS: &[InteropStep] = &[
+    InteropStep {
+        name: "interop-pdu-live",
+        peers: &[
+            program("tgtd", "tgt"),
+            program("tgtadm", "tgt"),
+            program("tshark", "tshark"),
+            program("iscsi-ls", "libiscsi-bin"),
+            program("iscsi-inq", "libiscsi-bin"),
+            program("qemu-io", "qemu-utils"),
+            Peer {
+                tool: "block-iscsi",
+                probe: Probe::QemuModule,
+                package: "qemu-block-extra",
+            },
+        ],
+        body: pdu_live,
+    },
+    InteropStep {
+        name: "interop-vhd",
+        peers: &[
+            program("qemu-img", "qemu-utils"),
+            program("qemu-io", "qemu-utils"),
+            Peer {
+                tool: "pyvhdi",
+                probe: Probe::PythonModule,
+                package: "python3-libvhdi",
+            },
+        ],
+        body: vhd,
+    },
+];
 
 /// Where `program` is on `PATH`, if anywhere.
 fn find_program(program: &str) -> Option<PathBuf> {
@@ -111,6 +132,10 @@ impl Peer {
         match self.probe {
             Probe::Program => find_program(self.tool).is_some(),
             Probe::QemuModule => find_qemu_module(self.tool),
+            Probe::PythonModule => std::process::Command::new(DEBIAN_PYTHON)
+                .args(["-c", &format!("import {}", self.tool)])
+                .output()
+                .is_ok_and(|out| out.status.success()),
         }
     }
 }
@@ -167,6 +192,17 @@ fn pdu_live(ctx: &Ctx) -> anyhow::Result<Outcome> {
     capture::run(&capture_sh, dir).context("live capture")?;
     let (sh, cargo) = (&ctx.sh, &ctx.cargo);
     run(cmd!(sh, "{cargo} test -p iscsi-pdu --test fixtures").env("ISCSI_PDU_FIXTURES", dir))?;
+    Ok(Outcome::Pass)
+}
+
+/// `interop-vhd`: qemu-img and libvhdi read VHD files the `vhd` crate wrote, and the crate reads
+/// qemu-img's: the `#[ignore]` tests of `crates/vhd/tests/interop.rs`.
+fn vhd(ctx: &Ctx) -> anyhow::Result<Outcome> {
+    let (sh, cargo) = (&ctx.sh, &ctx.cargo);
+    run(cmd!(
+        sh,
+        "{cargo} test -p vhd --test interop -- --ignored --test-threads=1"
+    ))?;
     Ok(Outcome::Pass)
 }
 

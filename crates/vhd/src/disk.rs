@@ -594,11 +594,13 @@ impl<S: Storage> Disk<S> {
         let Some(s) = &self.sparse else { return Ok(()) };
         let (block_size, bitmap_len) = (s.block_size, s.bitmap_len);
         let granule = COPY_UP_GRANULE.min(block_size);
+        let block_start = idx as u64 * block_size;
         let start = in_block / granule * granule;
+        // The last granule of a disk whose size is not a multiple of it ends with the disk.
         let end = (in_block + data.len() as u64)
             .next_multiple_of(granule)
-            .min(block_size);
-        let block_start = idx as u64 * block_size;
+            .min(block_size)
+            .min(self.footer.current_size - block_start);
         let whole = start == in_block && end == in_block + data.len() as u64;
 
         // Fast path: every touched sector already lives here; write in place.

@@ -172,3 +172,17 @@ fn wrong_parent_is_refused() {
         Err(Error::ParentMismatch { .. })
     ));
 }
+
+#[test]
+fn writes_into_the_last_partial_granule() {
+    // 8 MiB + 512: the last 4 KiB granule holds one sector.
+    let size = (8 << 20) + 512;
+    let mut disk = VhdBuilder::dynamic(size)
+        .create(MemStorage::default())
+        .unwrap();
+    disk.write_at(b"x", 8 << 20).unwrap();
+    disk.write_at(&[7u8; 512], size - 512).unwrap();
+    let mut buf = [0u8; 512];
+    disk.read_at(&mut buf, size - 512).unwrap();
+    assert_eq!(buf, [7u8; 512]);
+}
