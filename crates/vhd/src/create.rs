@@ -127,6 +127,16 @@ impl VhdBuilder {
         self
     }
 
+    /// The type of disk this builder creates.
+    pub fn disk_type(&self) -> DiskType {
+        self.disk_type
+    }
+
+    /// The parent of a differencing disk.
+    pub fn parent_link(&self) -> Option<&ParentLink> {
+        self.parent.as_ref()
+    }
+
     /// The footer this builder will write.
     ///
     /// # Errors

@@ -97,8 +97,10 @@ struct Sparse {
 ///
 /// A crash before step 3 completes leaves unreferenced space after the last block (`check`
 /// reports it as leaked; the disk reads as before the write); the BAT never points at a block
-/// whose bitmap is not durable. Writes into allocated blocks write data before bitmap bits, so
-/// a crash exposes the old data, never garbage. Nothing is durable before [`Disk::flush`].
+/// whose bitmap is not durable. A write that sets bits in an allocated block writes and flushes
+/// the data before the bitmap sector, so a crash exposes the old data, never garbage; the bits
+/// change in memory only once the bitmap write succeeded. Writes over sectors already present
+/// are written in place. Nothing is durable before [`Disk::flush`].
 ///
 /// ```
 /// use vhd::{Disk, MemStorage, VhdBuilder};
@@ -262,11 +264,20 @@ impl<S: Storage> Disk<S> {
             (header_offset, HEADER_LEN as u64),
             (table, table_len),
         ];
-        for loc in header.locators.iter().filter(|l| !l.is_empty()) {
-            reserved.push((
-                loc.data_offset,
-                loc.space_bytes().max(u64::from(loc.data_length)),
-            ));
+        for (i, loc) in header
+            .locators
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| !l.is_empty())
+        {
+            let space = loc.space_bytes().max(u64::from(loc.data_length));
+            if loc.data_offset.saturating_add(space) > footer_offset {
+                return Err(Error::Corrupt {
+                    what: "parent locator data lies outside the file",
+                    offset: header_offset + 576 + 24 * i as u64,
+                });
+            }
+            reserved.push((loc.data_offset, space));
         }
         let span = bitmap_len + block_size;
         let mut placed: Vec<(u64, usize)> = Vec::new();
@@ -631,12 +642,17 @@ impl<S: Storage> Disk<S> {
             chunk[from..from + data.len()].copy_from_slice(data);
             &chunk
         };
-        let sectors = (start / 512, end / 512);
+        let sectors = (start / 512, end.div_ceil(512));
         match self.sparse.as_ref().map(|s| s.blocks[idx].clone()) {
             Some(Block::Unallocated) => self.allocate(idx, start, content),
             Some(Block::Full { sector } | Block::Partial { sector, .. }) => {
                 let at = u64::from(sector) * 512 + bitmap_len + start;
                 write(&self.storage, content, at, "writing data")?;
+                // The data must be durable before a bit says it is here: a bit persisted
+                // alone would expose this file's zeros instead of the parent's data.
+                self.storage
+                    .flush()
+                    .map_err(Error::io("flushing copied-up data", at))?;
                 self.set_bits(idx, sectors)
             }
             None => Ok(()),
@@ -650,26 +666,32 @@ impl<S: Storage> Disk<S> {
             return Ok(());
         };
         let sectors_per_block = s.block_size / 512;
-        let Block::Partial { sector, bitmap } = &mut s.blocks[idx] else {
+        let Block::Partial { sector, bitmap } = &s.blocks[idx] else {
             return Ok(());
         };
-        bitmap::set_range(bitmap, first, end);
-        let base = u64::from(*sector) * 512;
-        let (from, to) = (
-            (first / 8 / 512) * 512,
-            (end.div_ceil(8)).next_multiple_of(512),
-        );
-        let to = to.min(bitmap.len() as u64);
+        let sector = *sector;
+        // Memory follows the file: the bits change only once their sectors are written.
+        let mut updated = bitmap.clone();
+        bitmap::set_range(&mut updated, first, end);
+        let from = (first / 8 / 512) * 512;
+        let to = end
+            .div_ceil(8)
+            .next_multiple_of(512)
+            .min(updated.len() as u64);
         write(
             &self.storage,
-            &bitmap[from as usize..to as usize],
-            base + from,
+            &updated[from as usize..to as usize],
+            u64::from(sector) * 512 + from,
             "writing a sector bitmap",
         )?;
-        if bitmap::all_set(bitmap, 0, sectors_per_block) {
-            let sector = *sector;
-            s.blocks[idx] = Block::Full { sector };
-        }
+        s.blocks[idx] = if bitmap::all_set(&updated, 0, sectors_per_block) {
+            Block::Full { sector }
+        } else {
+            Block::Partial {
+                sector,
+                bitmap: updated,
+            }
+        };
         Ok(())
     }
 
@@ -695,7 +717,7 @@ impl<S: Storage> Disk<S> {
         //    of the file, so it reads as zeros.
         let mut bitmap = vec![0u8; s.bitmap_len as usize].into_boxed_slice();
         let end = start + content.len() as u64;
-        bitmap::set_range(&mut bitmap, start / 512, end / 512);
+        bitmap::set_range(&mut bitmap, start / 512, end.div_ceil(512));
         write(&self.storage, &bitmap, block_at, "writing a sector bitmap")?;
         write(
             &self.storage,

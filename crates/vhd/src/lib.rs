@@ -6,18 +6,33 @@
 #![forbid(unsafe_code)]
 
 mod bitmap;
+mod chain;
+mod check;
 mod checksum;
+mod convert;
 mod create;
 mod disk;
 mod dyn_header;
 mod error;
 mod footer;
+#[doc(hidden)]
+pub mod fuzzing;
 mod geometry;
 mod locator;
+mod merge;
 mod storage;
 mod timestamp;
 
+pub use chain::{
+    FsResolver, MAX_CHAIN_DEPTH, MAX_LOCATOR_PAYLOAD, ParentRef, ParentResolver, SharedParents,
+    find_parent, find_parent_with_path, open_file, open_file_with, open_parent,
+};
+pub use check::{
+    CheckOptions, CheckReport, FooterDamage, Problem, RepairAction, RepairReport, Severity, check,
+    check_with, repair, repair_with,
+};
 pub use checksum::checksum;
+pub use convert::{RawFile, RawImage, convert, to_raw, to_writer};
 pub use create::{MAX_DISK_SIZE, ParentLink, VhdBuilder};
 pub use disk::{COPY_UP_GRANULE, Disk, OpenOptions, ParentDisk, UNALLOCATED};
 pub use dyn_header::{
@@ -30,5 +45,6 @@ pub use footer::{
 };
 pub use geometry::{Chs, MAX_CHS};
 pub use locator::{ParentLocator, PlatformCode, decode_locator_path, encode_locator_path};
+pub use merge::{MergeStats, merge};
 pub use storage::{FileStorage, MemStorage, Storage};
 pub use timestamp::VhdTime;

@@ -248,7 +248,13 @@ impl Storage for FileStorage {
     }
 
     fn len(&self) -> io::Result<u64> {
-        Ok(self.file.metadata()?.len())
+        let meta = self.file.metadata()?;
+        if meta.is_file() {
+            return Ok(meta.len());
+        }
+        // Block devices report no length in their metadata; their end does.
+        use std::io::Seek;
+        (&self.file).seek(io::SeekFrom::End(0))
     }
 
     fn set_len(&self, len: u64) -> io::Result<()> {
