@@ -22,6 +22,7 @@ use crate::footer::{
     DiskType, FEATURE_RESERVED, FEATURE_TEMPORARY, FOOTER_LEN, Footer, NO_DATA_OFFSET, be32, be64,
     put32,
 };
+use crate::storage::{overlaps, read, write};
 use crate::{Error, PlatformCode, Result, Storage};
 
 /// Byte offsets inside the footer and the dynamic header (VHD specification, "Hard Disk Footer
@@ -942,23 +943,6 @@ pub fn repair_with<S: Storage>(storage: &S, options: &CheckOptions) -> Result<Re
         actions,
         after,
     })
-}
-
-fn read<S: Storage>(storage: &S, buf: &mut [u8], offset: u64, op: &'static str) -> Result<()> {
-    storage
-        .read_exact_at(buf, offset)
-        .map_err(Error::io(op, offset))
-}
-
-fn write<S: Storage>(storage: &S, buf: &[u8], offset: u64, op: &'static str) -> Result<()> {
-    storage
-        .write_all_at(buf, offset)
-        .map_err(Error::io(op, offset))
-}
-
-/// Whether `[a, a + alen)` and `[b, b + blen)` overlap.
-fn overlaps(a: u64, alen: u64, b: u64, blen: u64) -> bool {
-    a < b.saturating_add(blen) && b < a.saturating_add(alen)
 }
 
 /// What the repair needs to know about a dynamic or differencing file.

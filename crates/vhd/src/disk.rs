@@ -7,6 +7,7 @@ use uuid::Uuid;
 use crate::bitmap;
 use crate::dyn_header::{DynamicHeader, HEADER_LEN};
 use crate::footer::{DiskType, FOOTER_LEN, Footer};
+use crate::storage::{overlaps, read, write};
 use crate::{Error, ParentLocator, Result, Storage};
 
 /// The BAT value of a block that is not allocated.
@@ -128,23 +129,6 @@ impl<S> core::fmt::Debug for Disk<S> {
             .field("parent", &self.parent.as_ref().map(|p| p.unique_id()))
             .finish_non_exhaustive()
     }
-}
-
-fn read<S: Storage>(storage: &S, buf: &mut [u8], offset: u64, op: &'static str) -> Result<()> {
-    storage
-        .read_exact_at(buf, offset)
-        .map_err(Error::io(op, offset))
-}
-
-fn write<S: Storage>(storage: &S, buf: &[u8], offset: u64, op: &'static str) -> Result<()> {
-    storage
-        .write_all_at(buf, offset)
-        .map_err(Error::io(op, offset))
-}
-
-/// Whether `[a, a + alen)` and `[b, b + blen)` overlap.
-fn overlaps(a: u64, alen: u64, b: u64, blen: u64) -> bool {
-    a < b.saturating_add(blen) && b < a.saturating_add(alen)
 }
 
 impl<S: Storage> Disk<S> {

@@ -6,6 +6,35 @@ use std::io;
 use std::path::Path;
 use std::sync::RwLock;
 
+/// Reads at `offset`, naming the operation in the error (`"reading the BAT"`).
+pub(crate) fn read<S: Storage + ?Sized>(
+    storage: &S,
+    buf: &mut [u8],
+    offset: u64,
+    op: &'static str,
+) -> crate::Result<()> {
+    storage
+        .read_exact_at(buf, offset)
+        .map_err(crate::Error::io(op, offset))
+}
+
+/// Writes at `offset`, naming the operation in the error.
+pub(crate) fn write<S: Storage + ?Sized>(
+    storage: &S,
+    buf: &[u8],
+    offset: u64,
+    op: &'static str,
+) -> crate::Result<()> {
+    storage
+        .write_all_at(buf, offset)
+        .map_err(crate::Error::io(op, offset))
+}
+
+/// Whether the byte extents `[a, a + alen)` and `[b, b + blen)` of a file overlap.
+pub(crate) fn overlaps(a: u64, alen: u64, b: u64, blen: u64) -> bool {
+    a < b.saturating_add(blen) && b < a.saturating_add(alen)
+}
+
 /// Positional byte storage under a VHD file: a file, a block device, memory.
 ///
 /// Implementations must be safe to read from several threads at once; writes go through
