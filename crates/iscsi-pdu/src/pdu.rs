@@ -214,9 +214,27 @@ impl Pdu {
 
     /// The Initiator Task Tag (reserved for Reject and Asynchronous Message).
     pub fn itt(&self) -> Itt {
-        let mut bhs = [0u8; BHS_LEN];
-        each_kind!(self, p => { p.write_bhs(&mut Bhs::new_unchecked(&mut bhs[..])); }, u => return u.itt());
-        Bhs::new_unchecked(&bhs[..]).itt()
+        match self {
+            Pdu::NopOut(p) => p.itt,
+            Pdu::ScsiCommand(p) => p.itt,
+            Pdu::TaskMgmtRequest(p) => p.itt,
+            Pdu::LoginRequest(p) => p.itt,
+            Pdu::TextRequest(p) => p.itt,
+            Pdu::DataOut(p) => p.itt,
+            Pdu::LogoutRequest(p) => p.itt,
+            Pdu::SnackRequest(p) => p.itt,
+            Pdu::NopIn(p) => p.itt,
+            Pdu::ScsiResponse(p) => p.itt,
+            Pdu::TaskMgmtResponse(p) => p.itt,
+            Pdu::LoginResponse(p) => p.itt,
+            Pdu::TextResponse(p) => p.itt,
+            Pdu::DataIn(p) => p.itt,
+            Pdu::LogoutResponse(p) => p.itt,
+            Pdu::ReadyToTransfer(p) => p.itt,
+            // Their encoders always write the reserved value.
+            Pdu::AsyncMessage(_) | Pdu::Reject(_) => Itt::RESERVED,
+            Pdu::Unknown(u) => u.itt(),
+        }
     }
 
     /// The data segment, for the kinds that carry one.

@@ -263,20 +263,13 @@ pub fn to_raw<S: Storage + ?Sized>(
     out.set_len(0)
         .and_then(|()| out.set_len(size))
         .map_err(Error::io("sizing the raw output", 0))?;
-    let mut buf = vec![0u8; RAW_CHUNK.min(size) as usize];
-    let mut pos = 0;
-    progress(0, size);
-    while pos < size {
-        let n = RAW_CHUNK.min(size - pos) as usize;
-        let chunk = &mut buf[..n];
-        source.read_at(chunk, pos)?;
+    for_each_chunk(source, progress, |chunk, pos| {
         if chunk.iter().any(|&b| b != 0) {
             out.write_all_at(chunk, pos)
                 .map_err(Error::io("writing the raw output", pos))?;
         }
-        pos += n as u64;
-        progress(pos, size);
-    }
+        Ok(())
+    })?;
     out.flush()
         .map_err(Error::io("flushing the raw output", size))?;
     Ok(size)
@@ -301,6 +294,23 @@ pub fn to_writer<W: std::io::Write + ?Sized>(
     out: &mut W,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<u64> {
+    for_each_chunk(source, progress, |chunk, pos| {
+        out.write_all(chunk)
+            .map_err(Error::io("writing the raw output", pos))
+    })?;
+    let size = source.size();
+    out.flush()
+        .map_err(Error::io("flushing the raw output", size))?;
+    Ok(size)
+}
+
+/// Reads all of `source` in order, in chunks of at most [`RAW_CHUNK`] bytes, handing each to
+/// `sink` with its offset and reporting progress.
+fn for_each_chunk(
+    source: &dyn ParentDisk,
+    progress: &mut dyn FnMut(u64, u64),
+    mut sink: impl FnMut(&[u8], u64) -> Result<()>,
+) -> Result<()> {
     let size = source.size();
     let mut buf = vec![0u8; RAW_CHUNK.min(size) as usize];
     let mut pos = 0;
@@ -309,12 +319,9 @@ pub fn to_writer<W: std::io::Write + ?Sized>(
         let n = RAW_CHUNK.min(size - pos) as usize;
         let chunk = &mut buf[..n];
         source.read_at(chunk, pos)?;
-        out.write_all(chunk)
-            .map_err(Error::io("writing the raw output", pos))?;
+        sink(chunk, pos)?;
         pos += n as u64;
         progress(pos, size);
     }
-    out.flush()
-        .map_err(Error::io("flushing the raw output", size))?;
-    Ok(size)
+    Ok(())
 }

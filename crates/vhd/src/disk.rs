@@ -598,20 +598,15 @@ impl<S: Storage> Disk<S> {
             .min(self.footer.current_size - block_start);
         let whole = start == in_block && end == in_block + data.len() as u64;
 
-        // Fast path: every touched sector already lives here; write in place.
-        let present = match &s.blocks[idx] {
-            Block::Full { .. } => true,
-            Block::Partial { bitmap, .. } => bitmap::all_set(
-                bitmap,
-                in_block / 512,
-                (in_block + data.len() as u64).div_ceil(512),
-            ),
-            Block::Unallocated => false,
+        let sector = match &s.blocks[idx] {
+            Block::Unallocated => None,
+            Block::Full { sector } | Block::Partial { sector, .. } => Some(*sector),
         };
-        if let (true, Block::Full { sector } | Block::Partial { sector, .. }) =
-            (present, &s.blocks[idx])
+        // Fast path: every touched sector already lives here; write in place.
+        if let Some(sector) = sector
+            && self.is_allocated(block_start + in_block, data.len() as u64)
         {
-            let at = u64::from(*sector) * 512 + bitmap_len + in_block;
+            let at = u64::from(sector) * 512 + bitmap_len + in_block;
             return write(&self.storage, data, at, "writing data");
         }
 
@@ -627,9 +622,9 @@ impl<S: Storage> Disk<S> {
             &chunk
         };
         let sectors = (start / 512, end.div_ceil(512));
-        match self.sparse.as_ref().map(|s| s.blocks[idx].clone()) {
-            Some(Block::Unallocated) => self.allocate(idx, start, content),
-            Some(Block::Full { sector } | Block::Partial { sector, .. }) => {
+        match sector {
+            None => self.allocate(idx, start, content),
+            Some(sector) => {
                 let at = u64::from(sector) * 512 + bitmap_len + start;
                 write(&self.storage, content, at, "writing data")?;
                 // The data must be durable before a bit says it is here: a bit persisted
@@ -639,7 +634,6 @@ impl<S: Storage> Disk<S> {
                     .map_err(Error::io("flushing copied-up data", at))?;
                 self.set_bits(idx, sectors)
             }
-            None => Ok(()),
         }
     }
 
