@@ -16,7 +16,7 @@
 
 use crate::bitmap;
 use crate::checksum::checksum;
-use crate::disk::UNALLOCATED;
+use crate::disk::{DATA_ALIGNMENT, UNALLOCATED, aligned_block_start};
 use crate::dyn_header::{DynamicHeader, HEADER_LEN};
 use crate::footer::{
     DiskType, FEATURE_RESERVED, FEATURE_TEMPORARY, FOOTER_LEN, Footer, NO_DATA_OFFSET, be32, be64,
@@ -314,6 +314,16 @@ pub enum Problem {
     },
     /// A disk that is not differencing has a parent unique id, name or locators.
     UnexpectedParentFields,
+    /// At least 4 KiB before a block that nothing references: the place of a block that
+    /// [`Disk::discard`](crate::Disk::discard) released, or space another tool left. Harmless
+    /// (a warning); converting the disk into a new file ([`crate::convert`]) reclaims it,
+    /// [`repair`] does not (it only truncates space at the end of the file).
+    UnusedSpace {
+        /// Where the unused space starts.
+        offset: u64,
+        /// Its length.
+        len: u64,
+    },
 }
 
 impl Problem {
@@ -330,7 +340,8 @@ impl Problem {
             | Problem::UnexpectedDataOffset { .. }
             | Problem::NonZeroReserved { .. }
             | Problem::UnknownLocatorPlatform { .. }
-            | Problem::UnexpectedParentFields => Severity::Warning,
+            | Problem::UnexpectedParentFields
+            | Problem::UnusedSpace { .. } => Severity::Warning,
             _ => Severity::Error,
         }
     }
@@ -365,6 +376,7 @@ impl Problem {
             | Problem::BatTooSmall { offset, .. }
             | Problem::BatOutOfFile { offset, .. }
             | Problem::LeakedSpace { offset, .. }
+            | Problem::UnusedSpace { offset, .. }
             | Problem::BitmapClearButDataNonZero { offset, .. }
             | Problem::LocatorOutOfFile { offset, .. } => Some(*offset),
             Problem::FooterCopyDamaged { .. } => Some(0),
@@ -522,6 +534,11 @@ impl core::fmt::Display for Problem {
             }
             Problem::UnexpectedParentFields => f.write_str(
                 "a disk that is not differencing has a parent unique id, name or locators",
+            ),
+            Problem::UnusedSpace { offset, len } => write!(
+                f,
+                "{len} bytes at byte {offset}, before a block, are not referenced by the BAT \
+                 (unused, e.g. a discarded block)"
             ),
         }
     }
@@ -1261,10 +1278,13 @@ fn inspect<S: Storage>(storage: &S, options: &CheckOptions) -> Result<Inspection
     // blktap keeps a private "batmap" right after the padded BAT (reference §2, §11.11);
     // nothing in the header points at it, but it is not leaked space.
     let mut data_end = metadata.iter().map(|&(at, n, _)| at + n).max().unwrap_or(0);
-    if let Some(end) = batmap_end(storage, table + table_len.next_multiple_of(SECTOR))?
+    let batmap_at = table + table_len.next_multiple_of(SECTOR);
+    let mut batmap = None;
+    if let Some(end) = batmap_end(storage, batmap_at)?
         && end <= footer_offset
     {
         data_end = data_end.max(end);
+        batmap = Some((batmap_at, end - batmap_at));
     }
 
     // The BAT.
@@ -1328,8 +1348,33 @@ fn inspect<S: Storage>(storage: &S, options: &CheckOptions) -> Result<Inspection
     if let Some(&(start, _)) = kept.last() {
         data_end = data_end.max(start + span);
     }
-    let data_end = data_end.next_multiple_of(SECTOR);
+    let mut data_end = data_end.next_multiple_of(SECTOR);
+    // Windows (and this crate) start each block's data on a 4 KiB boundary and keep the
+    // trailing footer where the next block will start, so up to 3.5 KiB before it are
+    // padding, not leaked space.
+    if data_end < footer_offset && aligned_block_start(data_end, bitmap_len) == footer_offset {
+        data_end = footer_offset;
+    }
     report.data_end = Some(data_end);
+    // Space of 4 KiB or more before a block that nothing references (discarded blocks);
+    // smaller gaps are the same alignment padding.
+    let mut extents: Vec<(u64, u64, bool)> = metadata
+        .iter()
+        .map(|&(at, n, _)| (at, n, false))
+        .chain(batmap.map(|(at, n)| (at, n, false)))
+        .chain(kept.iter().map(|&(start, _)| (start, span, true)))
+        .collect();
+    extents.sort_unstable();
+    let mut covered = 0;
+    for (at, n, is_block) in extents {
+        if is_block && at >= covered + DATA_ALIGNMENT {
+            problems.push(Problem::UnusedSpace {
+                offset: covered,
+                len: at - covered,
+            });
+        }
+        covered = covered.max(at + n);
+    }
 
     // Optionally, the data behind clear bits of a dynamic disk.
     let mut zero = Vec::new();

@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 mod bitmap;
+mod blocks;
 mod chain;
 mod check;
 mod checksum;
@@ -34,7 +35,9 @@ pub use check::{
 pub use checksum::checksum;
 pub use convert::{RawFile, RawImage, convert, to_raw, to_writer};
 pub use create::{MAX_DISK_SIZE, ParentLink, VhdBuilder};
-pub use disk::{COPY_UP_GRANULE, Disk, OpenOptions, ParentDisk, UNALLOCATED};
+pub use disk::{
+    ALIGNED_BLOCK_SIZE, COPY_UP_GRANULE, DATA_ALIGNMENT, Disk, OpenOptions, ParentDisk, UNALLOCATED,
+};
 pub use dyn_header::{
     DEFAULT_BLOCK_SIZE, DynamicHeader, HEADER_LEN, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE,
 };

@@ -334,15 +334,24 @@ fn bat_entry_into_metadata_is_cleared() {
     let (bytes, mut model) = dynamic();
     let mut bad = bytes.clone();
     set_entry(&mut bad, 1, 2); // byte 1024: the header
+    // Block 1's real place, between blocks 0 and 5, is now unreferenced: a warning.
+    let unused = Problem::UnusedSpace {
+        offset: FIRST_BLOCK + SPAN,
+        len: SPAN,
+    };
     assert_eq!(
         problems(&bad),
-        [Problem::BatEntryInMetadata {
-            block: 1,
-            entry_offset: BAT as u64 + 4,
-            block_offset: 1024,
-            structure: "dynamic header"
-        }]
+        [
+            Problem::BatEntryInMetadata {
+                block: 1,
+                entry_offset: BAT as u64 + 4,
+                block_offset: 1024,
+                structure: "dynamic header"
+            },
+            unused.clone()
+        ]
     );
+    assert_eq!(unused.severity(), Severity::Warning);
     let (fixed, report) = repaired(bad, &CheckOptions::default());
     // Block 1's old place is between blocks 0 and 5: not at the end, so nothing is truncated.
     assert!(matches!(
@@ -682,6 +691,87 @@ fn repairing_a_child_leaves_it_attachable() {
     child.read_at(&mut buf, 9_999).unwrap();
     assert_eq!(buf[0], 0);
     assert_eq!(&buf[1..101], &[5; 100]);
+}
+
+/// A dynamic disk with 64 KiB blocks (data aligned to 4 KiB) whose trailing footer sits where
+/// Windows keeps it: where the next block would start, after up to 3.5 KiB of padding.
+fn windows_layout() -> (Vec<u8>, u64) {
+    let mut disk = VhdBuilder::dynamic(SIZE)
+        .block_size(64 << 10)
+        .create(MemStorage::default())
+        .unwrap();
+    disk.write_at(&[4; 70_000], 10_000).unwrap(); // blocks 0 and 1
+    let mut bytes = disk.into_storage().into_inner();
+    let footer = bytes.split_off(bytes.len() - 512);
+    let data_end = bytes.len() as u64;
+    // Where the next block starts: its data (after a one-sector bitmap) on a 4 KiB boundary.
+    let next = (data_end + 512).next_multiple_of(4096) - 512;
+    bytes.resize(next as usize, 0);
+    bytes.extend_from_slice(&footer);
+    (bytes, data_end)
+}
+
+#[test]
+fn windows_alignment_padding_is_not_leaked() {
+    let (bytes, data_end) = windows_layout();
+    let footer_at = bytes.len() as u64 - 512;
+    assert_eq!(footer_at - data_end, 3584);
+    let storage = MemStorage::new(bytes.clone());
+    let report = check(&storage).unwrap();
+    assert!(report.problems.is_empty(), "{report}");
+    assert_eq!(report.data_end, Some(footer_at));
+    // Repair leaves it alone, also when it has something else to fix.
+    let mut bad = bytes.clone();
+    bad[100] ^= 1; // the footer copy
+    let storage = MemStorage::new(bad);
+    let repaired = repair(&storage).unwrap();
+    assert!(
+        matches!(repaired.actions[..], [RepairAction::FooterCopyWritten]),
+        "{repaired}"
+    );
+    assert_eq!(storage.to_vec(), bytes);
+    // The next block goes exactly where the footer was.
+    let mut disk = Disk::open(MemStorage::new(bytes), OpenOptions::read_write()).unwrap();
+    disk.write_at(&[5; 10], 200_000).unwrap();
+    let bytes = disk.into_storage().into_inner();
+    assert_eq!(bytes.len() as u64, footer_at + 512 + (64 << 10) + 512);
+    assert!(check(&MemStorage::new(bytes)).unwrap().problems.is_empty());
+}
+
+#[test]
+fn padding_that_no_alignment_explains_is_leaked() {
+    let (bytes, data_end) = windows_layout();
+    for pad in [512u64, 3072, 4096] {
+        let mut odd = bytes[..data_end as usize].to_vec();
+        odd.resize((data_end + pad) as usize, 0);
+        odd.extend_from_slice(&bytes[bytes.len() - 512..]);
+        assert_eq!(
+            problems(&odd),
+            [Problem::LeakedSpace {
+                offset: data_end,
+                len: pad
+            }],
+            "{pad} bytes of padding"
+        );
+    }
+}
+
+/// The differencing disk Windows made (dfvfs `fat-differential.vhd`: 2 MiB blocks, data on
+/// 4 KiB boundaries, 3.5 KiB before the trailing footer), when the reference samples are on
+/// this machine; the project does not ship them.
+#[test]
+fn windows_made_differencing_disk_checks_clean() {
+    let path = std::path::Path::new("/work/shared/reference/vhd-samples/fat-differential.vhd");
+    let Ok(bytes) = std::fs::read(path) else {
+        eprintln!("skipped: {} is not here", path.display());
+        return;
+    };
+    let report = check(&MemStorage::new(bytes.clone())).unwrap();
+    assert!(report.problems.is_empty(), "{report}");
+    assert_eq!(report.data_end, Some(bytes.len() as u64 - 512));
+    assert_eq!(report.allocated_blocks, 1);
+    let repaired = repair(&MemStorage::new(bytes)).unwrap();
+    assert!(repaired.actions.is_empty(), "{repaired}");
 }
 
 mod properties {

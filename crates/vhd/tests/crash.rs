@@ -30,6 +30,11 @@
 //! Scenarios with 4 KiB blocks never update a bitmap in place (a block is one copy-up
 //! granule), so they pass every model.
 //!
+//! Scenarios with 64 KiB blocks allocate with 4 KiB-aligned data (padding before each block).
+//! The `*_discard` scenarios mix in `Disk::discard`: whole blocks of a dynamic disk released
+//! (a BAT entry cleared) and written again, partial ranges zeroed; released space checks as
+//! `UnusedSpace` (a warning) or, at the end of the file, leaked space.
+//!
 //! `interrupted_repair_completes` sweeps the writes of `repair` itself the same way.
 
 #![allow(clippy::unwrap_used)] // tests may unwrap, as unit tests do
@@ -188,7 +193,39 @@ impl Rng {
 #[derive(Debug, Clone)]
 enum UserOp {
     Write(u64, Vec<u8>),
+    /// `Disk::discard(offset, len)`: the range reads as zeros.
+    Discard(u64, u64),
     Flush,
+}
+
+impl UserOp {
+    /// Runs the operation on `disk`.
+    fn run<S: Storage>(&self, disk: &mut Disk<S>) -> vhd::Result<()> {
+        match self {
+            UserOp::Write(offset, data) => disk.write_at(data, *offset),
+            UserOp::Discard(offset, len) => disk.discard(*offset, *len),
+            UserOp::Flush => disk.flush(),
+        }
+    }
+
+    /// Applies the operation to the virtual disk's bytes.
+    fn apply(&self, model: &mut [u8]) {
+        match self {
+            UserOp::Write(offset, data) => {
+                model[*offset as usize..][..data.len()].copy_from_slice(data);
+            }
+            UserOp::Discard(offset, len) => model[*offset as usize..][..*len as usize].fill(0),
+            UserOp::Flush => {}
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            UserOp::Write(o, d) => format!("write {} bytes at {o}", d.len()),
+            UserOp::Discard(o, n) => format!("discard {n} bytes at {o}"),
+            UserOp::Flush => "flush".into(),
+        }
+    }
 }
 
 struct Parent {
@@ -259,6 +296,36 @@ impl Scenario {
             parent,
             ops,
         }
+    }
+
+    /// The same scenario with discards mixed in: whole blocks (released in a dynamic disk,
+    /// then written again), partial blocks, the disk's last block, and random ranges.
+    fn with_discards(mut self, name: &'static str) -> Self {
+        let bs = u64::from(self.block_size);
+        let mut rng = Rng(0x5eed ^ bs);
+        let mut ops = self.ops[..13].to_vec();
+        ops.extend([
+            UserOp::Discard(bs, bs),
+            UserOp::Write(bs + 100, rng.bytes(50)),
+            UserOp::Flush,
+            UserOp::Discard(3000, bs),
+            UserOp::Discard(0, 3 * bs),
+            UserOp::Flush,
+            UserOp::Discard(SIZE - bs, bs),
+            UserOp::Write(SIZE - 700, rng.bytes(600)),
+        ]);
+        for (i, op) in self.ops[13..].iter().enumerate() {
+            ops.push(op.clone());
+            if i % 6 == 5 {
+                let offset = rng.below(SIZE);
+                let len = 1 + rng.below((SIZE - offset).min(3 * bs));
+                ops.push(UserOp::Discard(offset, len));
+            }
+        }
+        ops.push(UserOp::Discard(2 * bs, bs));
+        self.ops = ops;
+        self.name = name;
+        self
     }
 
     fn initial_contents(&self) -> Vec<u8> {
@@ -350,13 +417,8 @@ impl Recording {
         let mut models = vec![model.clone()];
         let mut op_end = Vec::new();
         for op in &s.ops {
-            match op {
-                UserOp::Write(offset, data) => {
-                    disk.write_at(data, *offset).unwrap();
-                    model[*offset as usize..][..data.len()].copy_from_slice(data);
-                }
-                UserOp::Flush => disk.flush().unwrap(),
-            }
+            op.run(&mut disk).unwrap();
+            op.apply(&mut model);
             models.push(model.clone());
             op_end.push(storage.log_len());
         }
@@ -472,7 +534,9 @@ fn verify(
         assert!(
             report.problems.iter().all(|p| matches!(
                 p,
-                Problem::LeakedSpace { .. } | Problem::BitmapClearButDataNonZero { .. }
+                Problem::LeakedSpace { .. }
+                    | Problem::BitmapClearButDataNonZero { .. }
+                    | Problem::UnusedSpace { .. }
             )),
             "{}: {report}",
             ctx()
@@ -539,10 +603,7 @@ fn crash_sweep(s: &Scenario) -> Stats {
                     format!(
                         "{name}: crash before write {k} (log entry {p}, {model}), in user op \
                          {i} {}",
-                        match op {
-                            UserOp::Write(o, d) => format!("write {} bytes at {o}", d.len()),
-                            UserOp::Flush => "flush".into(),
-                        }
+                        op.describe()
                     )
                 }
             };
@@ -633,17 +694,12 @@ fn failure_sweep(s: &Scenario, carry_on: bool) -> Stats {
         let mut failed_op = None;
         for (i, op) in s.ops.iter().enumerate() {
             let before_failure = !storage.failed();
-            let result = match op {
-                UserOp::Write(offset, data) => disk.write_at(data, *offset),
-                UserOp::Flush => disk.flush(),
-            };
+            let result = op.run(&mut disk);
             let before = match (&result, op) {
-                (Err(_), UserOp::Write(..)) => Some(model.clone()),
+                (Err(_), UserOp::Write(..) | UserOp::Discard(..)) => Some(model.clone()),
                 _ => None,
             };
-            if let UserOp::Write(offset, data) = op {
-                model[*offset as usize..][..data.len()].copy_from_slice(data);
-            }
+            op.apply(&mut model);
             let ctx = || {
                 format!(
                     "{}: operation {fail_at} ({failing}) fails, in user op {i}",
@@ -688,8 +744,8 @@ fn failure_sweep(s: &Scenario, carry_on: bool) -> Stats {
         drop(disk);
         let mut without = s.initial_contents();
         for (i, op) in s.ops.iter().enumerate() {
-            if let (UserOp::Write(offset, data), false) = (op, i == f) {
-                without[*offset as usize..][..data.len()].copy_from_slice(data);
+            if i != f {
+                op.apply(&mut without);
             }
         }
         let rec = Recording {
@@ -740,6 +796,48 @@ fn differencing_16k() -> Scenario {
         true,
         0x0bad_c0de_1234_5678,
     )
+}
+
+/// Blocks of 64 KiB: allocated with their data on 4 KiB boundaries.
+fn dynamic_64k() -> Scenario {
+    Scenario::new(
+        "dynamic, 64 KiB blocks",
+        65536,
+        false,
+        0x6464_6464_0000_0001,
+    )
+}
+
+#[test]
+fn crash_dynamic_64k_aligned() {
+    crash_sweep(&dynamic_64k()).print("crash, dynamic 64 KiB");
+}
+
+#[test]
+fn crash_dynamic_64k_discard() {
+    let s = dynamic_64k().with_discards("dynamic, 64 KiB blocks, discards");
+    crash_sweep(&s).print("crash, dynamic 64 KiB with discards");
+}
+
+#[test]
+fn crash_dynamic_4k_discard() {
+    let s = dynamic_4k().with_discards("dynamic, 4 KiB blocks, discards");
+    crash_sweep(&s).print("crash, dynamic 4 KiB with discards");
+}
+
+#[test]
+fn crash_differencing_16k_discard() {
+    let s = differencing_16k().with_discards("differencing, 16 KiB blocks, discards");
+    crash_sweep(&s).print("crash, differencing 16 KiB with discards");
+}
+
+#[test]
+fn failure_discard() {
+    failure_sweep(
+        &dynamic_64k().with_discards("dynamic, 64 KiB, discards"),
+        true,
+    )
+    .print("fail and carry on, dynamic 64 KiB with discards");
 }
 
 #[test]
@@ -823,6 +921,14 @@ fn reorder_sweep(s: &Scenario) -> Stats {
 #[test]
 fn reorder_without_bitmap_updates() {
     for s in [dynamic_4k(), dynamic_16k(), differencing_4k()] {
+        reorder_sweep(&s).print(&format!("reorder, {}", s.name));
+    }
+}
+
+#[test]
+fn reorder_aligned_blocks_and_discards() {
+    let discards = dynamic_64k().with_discards("dynamic, 64 KiB blocks, discards");
+    for s in [dynamic_64k(), discards] {
         reorder_sweep(&s).print(&format!("reorder, {}", s.name));
     }
 }
