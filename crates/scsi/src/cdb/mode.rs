@@ -1,0 +1,202 @@
+//! MODE SENSE and MODE SELECT, 6 and 10 byte forms (SPC-4 §6.11-6.14).
+
+use super::{field, reserved, take};
+use crate::error::Error;
+
+/// MODE SENSE(6) (opcode 1Ah) or MODE SENSE(10) (5Ah).
+///
+/// ```
+/// use scsi::cdb::ModeSenseCdb;
+/// let c = ModeSenseCdb::parse(&[0x1a, 0x08, 0x3f, 0x00, 0xff, 0x00]).unwrap();
+/// assert!(c.dbd && c.page == 0x3f && c.pc == 0 && !c.ten);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ModeSenseCdb {
+    /// MODE SENSE(10) rather than (6).
+    pub ten: bool,
+    /// LLBAA (10 only): long LBA block descriptors allowed.
+    pub llbaa: bool,
+    /// DBD: disable block descriptors.
+    pub dbd: bool,
+    /// Page control: 0 current, 1 changeable, 2 default, 3 saved.
+    pub pc: u8,
+    /// Page code (3Fh: all pages).
+    pub page: u8,
+    /// Subpage code (FFh: all subpages).
+    pub subpage: u8,
+    /// ALLOCATION LENGTH.
+    pub allocation_length: u16,
+    /// CONTROL.
+    pub control: u8,
+}
+
+impl ModeSenseCdb {
+    /// Parses either form, told apart by the opcode.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Truncated`], [`Error::UnsupportedOpcode`], [`Error::InvalidCdbField`] for
+    /// reserved bits in byte 1.
+    pub fn parse(cdb: &[u8]) -> Result<Self, Error> {
+        let opcode = *cdb.first().ok_or(Error::Truncated { needed: 1, have: 0 })?;
+        let ten = match opcode {
+            0x1a => false,
+            0x5a => true,
+            _ => return Err(Error::UnsupportedOpcode { opcode }),
+        };
+        let b = take(cdb, if ten { 10 } else { 6 })?;
+        let allowed = if ten { 0x18 } else { 0x08 };
+        if b[1] & !allowed != 0 {
+            return Err(reserved("byte 1 reserved", 1, b[1] & !allowed));
+        }
+        Ok(ModeSenseCdb {
+            ten,
+            llbaa: ten && b[1] & 0x10 != 0,
+            dbd: b[1] & 0x08 != 0,
+            pc: b[2] >> 6,
+            page: b[2] & 0x3f,
+            subpage: b[3],
+            allocation_length: if ten {
+                field::u16_at(b, 7)
+            } else {
+                u16::from(b[4])
+            },
+            control: b[b.len() - 1],
+        })
+    }
+
+    /// 6 or 10.
+    pub fn buffer_len(&self) -> usize {
+        if self.ten { 10 } else { 6 }
+    }
+
+    /// Writes the CDB (nothing if `buf` is too short). MODE SENSE(6) keeps the low byte of
+    /// the allocation length.
+    pub fn emit(&self, buf: &mut [u8]) {
+        let len = self.buffer_len();
+        let Some(b) = buf.get_mut(..len) else { return };
+        b.fill(0);
+        b[0] = if self.ten { 0x5a } else { 0x1a };
+        b[1] = (u8::from(self.ten && self.llbaa) << 4) | (u8::from(self.dbd) << 3);
+        b[2] = (self.pc << 6) | (self.page & 0x3f);
+        b[3] = self.subpage;
+        if self.ten {
+            b[7..9].copy_from_slice(&self.allocation_length.to_be_bytes());
+        } else {
+            b[4] = self.allocation_length as u8;
+        }
+        b[len - 1] = self.control;
+    }
+}
+
+/// MODE SELECT(6) (opcode 15h) or MODE SELECT(10) (55h).
+///
+/// ```
+/// use scsi::cdb::ModeSelectCdb;
+/// let c = ModeSelectCdb::parse(&[0x15, 0x10, 0, 0, 24, 0]).unwrap();
+/// assert!(c.pf && !c.sp && c.parameter_list_length == 24);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ModeSelectCdb {
+    /// MODE SELECT(10) rather than (6).
+    pub ten: bool,
+    /// PF: the pages follow the standard page format.
+    pub pf: bool,
+    /// SP: save pages.
+    pub sp: bool,
+    /// PARAMETER LIST LENGTH.
+    pub parameter_list_length: u16,
+    /// CONTROL.
+    pub control: u8,
+}
+
+impl ModeSelectCdb {
+    /// Parses either form.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Truncated`], [`Error::UnsupportedOpcode`], [`Error::InvalidCdbField`] for
+    /// reserved bits in byte 1.
+    pub fn parse(cdb: &[u8]) -> Result<Self, Error> {
+        let opcode = *cdb.first().ok_or(Error::Truncated { needed: 1, have: 0 })?;
+        let ten = match opcode {
+            0x15 => false,
+            0x55 => true,
+            _ => return Err(Error::UnsupportedOpcode { opcode }),
+        };
+        let b = take(cdb, if ten { 10 } else { 6 })?;
+        if b[1] & !0x11 != 0 {
+            return Err(reserved("byte 1 reserved", 1, b[1] & !0x11));
+        }
+        Ok(ModeSelectCdb {
+            ten,
+            pf: b[1] & 0x10 != 0,
+            sp: b[1] & 0x01 != 0,
+            parameter_list_length: if ten {
+                field::u16_at(b, 7)
+            } else {
+                u16::from(b[4])
+            },
+            control: b[b.len() - 1],
+        })
+    }
+
+    /// 6 or 10.
+    pub fn buffer_len(&self) -> usize {
+        if self.ten { 10 } else { 6 }
+    }
+
+    /// Writes the CDB (nothing if `buf` is too short).
+    pub fn emit(&self, buf: &mut [u8]) {
+        let len = self.buffer_len();
+        let Some(b) = buf.get_mut(..len) else { return };
+        b.fill(0);
+        b[0] = if self.ten { 0x55 } else { 0x15 };
+        b[1] = (u8::from(self.pf) << 4) | u8::from(self.sp);
+        if self.ten {
+            b[7..9].copy_from_slice(&self.parameter_list_length.to_be_bytes());
+        } else {
+            b[4] = self.parameter_list_length as u8;
+        }
+        b[len - 1] = self.control;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn mode_sense_round_trip(ten: bool, llbaa: bool, dbd: bool, pc in 0u8..4, page in 0u8..64,
+                                 subpage: u8, len: u16, control: u8) {
+            let c = ModeSenseCdb { ten, llbaa: ten && llbaa, dbd, pc, page, subpage,
+                                   allocation_length: if ten { len } else { len & 0xff }, control };
+            let mut b = [0u8; 10];
+            c.emit(&mut b);
+            prop_assert_eq!(ModeSenseCdb::parse(&b).unwrap(), c);
+        }
+
+        #[test]
+        fn mode_select_round_trip(ten: bool, pf: bool, sp: bool, len: u16, control: u8) {
+            let c = ModeSelectCdb { ten, pf, sp,
+                                    parameter_list_length: if ten { len } else { len & 0xff }, control };
+            let mut b = [0u8; 10];
+            c.emit(&mut b);
+            prop_assert_eq!(ModeSelectCdb::parse(&b).unwrap(), c);
+        }
+    }
+
+    #[test]
+    fn mode_sense6_rejects_llbaa() {
+        assert!(matches!(
+            ModeSenseCdb::parse(&[0x1a, 0x10, 0x3f, 0, 255, 0]),
+            Err(Error::InvalidCdbField {
+                byte: 1,
+                bit: Some(4),
+                ..
+            })
+        ));
+    }
+}
