@@ -1,0 +1,169 @@
+//! [`Event`]: what the engine asks of its driver.
+
+use bytes::Bytes;
+use iscsi_pdu::{LoginStatus, Lun, TaskAttribute, TmfFunction, TmfResponse};
+
+use crate::{SessionId, SessionInfo, TaskId};
+
+/// Something the driver must act on, from [`Connection::poll_event`](crate::Connection::poll_event).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// The login succeeded; the connection is in the full feature phase.
+    LoggedIn {
+        /// The new session.
+        session: SessionInfo,
+        /// A session this login reinstated (same initiator, ISID and target): close the
+        /// connection that carries it (RFC 7143 §6.3.5 "Session Reinstatement").
+        replaces: Option<SessionId>,
+    },
+    /// A SCSI command with all its data: execute it and call
+    /// [`Connection::complete_task`](crate::Connection::complete_task).
+    ScsiCommand(ScsiTask),
+    /// A task management request: the engine already stopped the affected tasks it holds
+    /// (their completions will be ignored); tell the SCSI layer, then call
+    /// [`Connection::complete_task_management`](crate::Connection::complete_task_management).
+    TaskManagement(TaskManagement),
+    /// The connection is over: close the socket. Every PDU queued before this event was
+    /// already returned by [`Connection::poll_transmit`](crate::Connection::poll_transmit).
+    Close {
+        /// Why.
+        reason: CloseReason,
+    },
+}
+
+/// A SCSI command ready to execute.
+///
+/// The engine knows no CDB: it does not check that the R and W bits match the command (a
+/// READ sent with W and data-out, as libiscsi's residual tests do, arrives as is), and
+/// `data_out` is exactly what the Expected Data Transfer Length announced, which may be more
+/// or less than the CDB asks for. The SCSI layer decides, and reports the CDB's length in
+/// [`TaskOutcome::transfer_length`].
+///
+/// ```
+/// use iscsi_target::ScsiTask;
+/// fn describe(t: &ScsiTask) -> String {
+///     format!("LUN {} opcode {:#04x}, {} bytes in", t.lun, t.cdb[0], t.data_out.len())
+/// }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScsiTask {
+    /// The engine's id for this task (pass it to `complete_task`).
+    pub id: TaskId,
+    /// The LUN number (`Lun::index`), or `u64::MAX` for an addressing method the engine does
+    /// not decode (see `raw_lun`).
+    pub lun: u64,
+    /// The LUN field as sent.
+    pub raw_lun: Lun,
+    /// The CDB, extended CDB included.
+    pub cdb: Bytes,
+    /// Expected Data Transfer Length (for a bidirectional command, the write length).
+    pub expected_length: u32,
+    /// The R bit: the initiator expects data in.
+    pub read: bool,
+    /// The W bit: the initiator sends data out.
+    pub write: bool,
+    /// The task attribute.
+    pub attribute: TaskAttribute,
+    /// The data out, reassembled from immediate, unsolicited and solicited data (empty unless
+    /// `write`); exactly `expected_length` bytes for a write.
+    pub data_out: Bytes,
+    /// Expected read length of a bidirectional command (its AHS), if sent.
+    pub bidi_read_length: Option<u32>,
+}
+
+/// How a task ended, from the driver's SCSI layer (field for field what the `scsi` crate's
+/// `CommandResponse` holds).
+///
+/// `transfer_length` is what the CDB called for, not what was sent: for a WRITE of 8 blocks
+/// it is 4096 whatever the initiator's Expected Data Transfer Length was, and a mismatch
+/// becomes the residual over- or underflow of the SCSI Response.
+///
+/// ```
+/// use bytes::Bytes;
+/// use iscsi_target::TaskOutcome;
+/// let read = TaskOutcome::good(Bytes::from_static(&[0u8; 512]));
+/// assert_eq!((read.status, read.transfer_length), (0, 512));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TaskOutcome {
+    /// The SCSI status (0 = GOOD, 2 = CHECK CONDITION, ...).
+    pub status: u8,
+    /// Sense data, without the 2-byte SenseLength the engine prepends.
+    pub sense: Option<Bytes>,
+    /// The data the command produced for the initiator. The engine sends at most the
+    /// Expected Data Transfer Length of it.
+    pub data_in: Bytes,
+    /// The bytes the CDB called for, in either direction (for a read, the engine uses the
+    /// smaller of this and `data_in.len()`): the residual over- or underflow is computed
+    /// against the Expected Data Transfer Length.
+    pub transfer_length: u32,
+}
+
+impl TaskOutcome {
+    /// GOOD status without data for a command whose CDB called for `transfer_length` bytes
+    /// (a write, or a command without data with 0).
+    ///
+    /// ```
+    /// use iscsi_target::TaskOutcome;
+    /// assert_eq!(TaskOutcome::done(4096).transfer_length, 4096);
+    /// ```
+    pub fn done(transfer_length: u32) -> Self {
+        TaskOutcome {
+            transfer_length,
+            ..TaskOutcome::default()
+        }
+    }
+
+    /// GOOD status with data in, whose length is the transfer length.
+    pub fn good(data_in: Bytes) -> Self {
+        let transfer_length = u32::try_from(data_in.len()).unwrap_or(u32::MAX);
+        TaskOutcome {
+            status: 0,
+            sense: None,
+            data_in,
+            transfer_length,
+        }
+    }
+}
+
+/// A task management request for the driver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskManagement {
+    /// The id to answer with.
+    pub id: TaskId,
+    /// The function.
+    pub function: TmfFunction,
+    /// The LUN number, as in [`ScsiTask::lun`].
+    pub lun: u64,
+    /// The LUN field as sent.
+    pub raw_lun: Lun,
+    /// ABORT TASK: the engine's id of the referenced task, if it exists.
+    pub referenced_task: Option<TaskId>,
+    /// The tasks the engine stopped because of this request (no response will be sent for
+    /// them; their completions are ignored).
+    pub aborted: Vec<TaskId>,
+    /// The response the engine would send (what RFC 7143 §11.5.1 prescribes for the tasks it
+    /// knows); the driver may answer something else, e.g. for a LUN it does not have.
+    pub proposed: TmfResponse,
+}
+
+/// Why a connection ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CloseReason {
+    /// The initiator logged out.
+    Logout,
+    /// The login failed with this status (the response was sent).
+    LoginFailed(LoginStatus),
+    /// The initiator broke the protocol in a way ErrorRecoveryLevel 0 answers by dropping the
+    /// connection (RFC 7143 §7.1.4); the text says what.
+    ProtocolError(&'static str),
+    /// The byte stream could not be framed (header digest, or a length over the limits).
+    Framing(iscsi_pdu::Error),
+    /// The login or a NOP-In ping was not answered in time.
+    Timeout,
+    /// The driver called [`Connection::shutdown`](crate::Connection::shutdown).
+    Shutdown,
+    /// A TARGET COLD RESET was answered.
+    ColdReset,
+}
