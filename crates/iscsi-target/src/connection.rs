@@ -1085,7 +1085,25 @@ impl Connection {
             return;
         };
         if let Err(e) = buffer.accept(&d) {
-            self.close(CloseReason::ProtocolError(e.0));
+            // The connection stays up: the command ends with CHECK CONDITION, ABORTED
+            // COMMAND, ASC 4Bh (DATA PHASE ERROR, DATA OFFSET ERROR, ...), and the rest of its
+            // Data-Out PDUs are discarded as those of a task that no longer exists. tgt does
+            // the same; dropping the connection (session recovery, the only other choice at
+            // ErrorRecoveryLevel 0) would also end every other command of the session.
+            task.state = TaskState::Executing;
+            let id = task.id;
+            let sense = Bytes::from(vec![
+                0x70, 0, 0x0b, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x4b, e.1, 0, 0, 0, 0,
+            ]);
+            let _ = self.complete_task(
+                id,
+                TaskOutcome {
+                    status: ScsiStatus::CHECK_CONDITION.0,
+                    sense: Some(sense),
+                    data_in: Bytes::new(),
+                    transfer_length: 0,
+                },
+            );
             return;
         }
         if buffer.is_complete() {

@@ -63,9 +63,19 @@ pub(crate) struct R2tRequest {
     pub(crate) length: u32,
 }
 
-/// Why a Data-Out broke the rules (at ErrorRecoveryLevel 0 the connection is dropped).
+/// Why a Data-Out broke the rules: what, and the ASCQ under ASC 4Bh (SPC-4 "DATA PHASE
+/// ERROR" and its iSCSI-specific neighbours) that the terminated command reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct DataError(pub(crate) &'static str);
+pub(crate) struct DataError(pub(crate) &'static str, pub(crate) u8);
+
+/// ASCQ 00h of ASC 4Bh: DATA PHASE ERROR.
+const DATA_PHASE_ERROR: u8 = 0x00;
+/// ASCQ 01h of ASC 4Bh: INVALID TARGET PORT TRANSFER TAG RECEIVED.
+const INVALID_TTT: u8 = 0x01;
+/// ASCQ 02h of ASC 4Bh: TOO MUCH WRITE DATA.
+const TOO_MUCH_WRITE_DATA: u8 = 0x02;
+/// ASCQ 05h of ASC 4Bh: DATA OFFSET ERROR.
+const DATA_OFFSET_ERROR: u8 = 0x05;
 
 /// Write data being gathered.
 #[derive(Debug)]
@@ -148,19 +158,32 @@ impl WriteBuffer {
     /// Takes one Data-Out PDU, checking DataSN, Buffer Offset, length and the F bit (with
     /// DataPDUInOrder and DataSequenceInOrder both Yes, data arrives in order).
     pub(crate) fn accept(&mut self, d: &DataOut) -> Result<(), DataError> {
-        let len = u32::try_from(d.data.len()).map_err(|_| DataError("data too long"))?;
+        let len = u32::try_from(d.data.len())
+            .map_err(|_| DataError("data too long", TOO_MUCH_WRITE_DATA))?;
         if d.ttt.is_reserved() {
             let Some((next_sn, limit)) = self.unsolicited else {
-                return Err(DataError("unsolicited Data-Out not allowed here"));
+                return Err(DataError(
+                    "unsolicited Data-Out not allowed here",
+                    INVALID_TTT,
+                ));
             };
             if d.data_sn.0 != next_sn {
-                return Err(DataError("unsolicited Data-Out DataSN out of order"));
+                return Err(DataError(
+                    "unsolicited Data-Out DataSN out of order",
+                    DATA_PHASE_ERROR,
+                ));
             }
             if d.buffer_offset != self.received {
-                return Err(DataError("unsolicited Data-Out Buffer Offset out of order"));
+                return Err(DataError(
+                    "unsolicited Data-Out Buffer Offset out of order",
+                    DATA_OFFSET_ERROR,
+                ));
             }
             if u64::from(self.received) + u64::from(len) > u64::from(limit) {
-                return Err(DataError("unsolicited data beyond FirstBurstLength"));
+                return Err(DataError(
+                    "unsolicited data beyond FirstBurstLength",
+                    TOO_MUCH_WRITE_DATA,
+                ));
             }
             self.push(d.data.clone(), len);
             self.unsolicited = if d.final_bit {
@@ -174,27 +197,37 @@ impl WriteBuffer {
             return Ok(());
         }
         let Some(r2t) = self.r2ts.front_mut() else {
-            return Err(DataError("Data-Out for no outstanding R2T"));
+            return Err(DataError("Data-Out for no outstanding R2T", INVALID_TTT));
         };
         if r2t.ttt != d.ttt {
-            return Err(DataError("Data-Out Target Transfer Tag out of order"));
+            return Err(DataError(
+                "Data-Out Target Transfer Tag out of order",
+                INVALID_TTT,
+            ));
         }
         if d.data_sn.0 != r2t.next_data_sn {
-            return Err(DataError("Data-Out DataSN out of order"));
+            return Err(DataError("Data-Out DataSN out of order", DATA_PHASE_ERROR));
         }
         if d.buffer_offset != r2t.offset + r2t.received {
-            return Err(DataError("Data-Out Buffer Offset out of order"));
+            return Err(DataError(
+                "Data-Out Buffer Offset out of order",
+                DATA_OFFSET_ERROR,
+            ));
         }
         if len > r2t.length - r2t.received {
             return Err(DataError(
                 "Data-Out beyond the R2T's Desired Data Transfer Length",
+                TOO_MUCH_WRITE_DATA,
             ));
         }
         r2t.received += len;
         r2t.next_data_sn = r2t.next_data_sn.wrapping_add(1);
         let done = r2t.received == r2t.length;
         if d.final_bit && !done {
-            return Err(DataError("Data-Out F bit before the end of the R2T"));
+            return Err(DataError(
+                "Data-Out F bit before the end of the R2T",
+                DATA_PHASE_ERROR,
+            ));
         }
         self.push(d.data.clone(), len);
         if done {

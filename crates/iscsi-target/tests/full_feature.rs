@@ -294,8 +294,8 @@ fn unsolicited_data_out_up_to_first_burst() {
 }
 
 #[test]
-fn data_out_with_a_wrong_data_sn_or_offset_drops_the_connection() {
-    for (data_sn, offset) in [(1, 0), (0, 512)] {
+fn data_out_with_a_wrong_data_sn_or_offset_ends_the_command_not_the_connection() {
+    for (data_sn, offset, ascq) in [(1, 0, 0x00), (0, 512, 0x05)] {
         let mut pair = logged_in("ImmediateData=No|");
         let cmd = pair.command(&write10(2), 1024, false, true, Bytes::new(), true);
         let itt = cmd.itt;
@@ -304,21 +304,40 @@ fn data_out_with_a_wrong_data_sn_or_offset_drops_the_connection() {
             panic!()
         };
         let ttt = r2t.ttt;
-        pair.send(Pdu::DataOut(DataOut {
-            final_bit: false,
-            lun: Lun::ZERO,
-            itt,
-            ttt,
-            exp_stat_sn: SerialNumber(0),
-            data_sn: SerialNumber(data_sn),
-            buffer_offset: offset,
-            data: Bytes::from(vec![0; 512]),
-        }));
+        let bad = |sn: u32, offset: u32| {
+            Pdu::DataOut(DataOut {
+                final_bit: false,
+                lun: Lun::ZERO,
+                itt,
+                ttt,
+                exp_stat_sn: SerialNumber(0),
+                data_sn: SerialNumber(sn),
+                buffer_offset: offset,
+                data: Bytes::from(vec![0; 512]),
+            })
+        };
+        let answers = pair.send(bad(data_sn, offset));
+        assert!(pair.closed.is_none(), "{:?}", pair.closed);
         assert!(
-            matches!(pair.closed, Some(CloseReason::ProtocolError(_))),
-            "{:?}",
-            pair.closed
+            pair.take_events().is_empty(),
+            "the command never reaches the driver"
         );
+        let [Pdu::ScsiResponse(r)] = answers.as_slice() else {
+            panic!("{answers:?}")
+        };
+        assert_eq!((r.itt, r.status), (itt, ScsiStatus::CHECK_CONDITION));
+        // SenseLength, then fixed sense: ABORTED COMMAND, ASC 4Bh.
+        assert_eq!(
+            (r.data[2 + 2], r.data[2 + 12], r.data[2 + 13]),
+            (0x0b, 0x4b, ascq)
+        );
+        // The rest of the command's data is discarded; the session carries on.
+        assert!(pair.send(bad(1, 512)).is_empty());
+        assert!(pair.closed.is_none());
+        let read = pair.command(&read10(1), 512, true, false, Bytes::new(), true);
+        let answers = pair.send(Pdu::ScsiCommand(read));
+        let task = pair.expect_task(&answers);
+        assert_eq!(task.expected_length, 512);
     }
 }
 

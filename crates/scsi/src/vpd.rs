@@ -39,8 +39,10 @@ pub(crate) const PAGES: [u8; 7] = [0x00, 0x80, 0x83, 0x86, 0xb0, 0xb1, 0xb2];
 pub const MAX_COMPARE_AND_WRITE_BLOCKS: u8 = 255;
 
 /// MAXIMUM WRITE SAME LENGTH (Block Limits), in blocks. WRITE SAME writes in bounded chunks,
-/// so this bounds the time of one command, not its memory.
-pub const MAX_WRITE_SAME_BLOCKS: u64 = 65536;
+/// so this bounds the time of one command, not its memory. One below 64 Ki: initiators that
+/// see a limit of 65536 or more (libiscsi's WriteSame16.Unmap) prepare the range with a single
+/// 32 MiB WRITE(16), beyond MAXIMUM TRANSFER LENGTH.
+pub const MAX_WRITE_SAME_BLOCKS: u64 = 65535;
 
 /// MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT (Block Limits), when the device can unmap.
 pub const MAX_UNMAP_BLOCK_DESCRIPTORS: u32 = 256;

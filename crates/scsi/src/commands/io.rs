@@ -246,6 +246,12 @@ pub(crate) fn compare_and_write(ctx: &Ctx<'_>) -> Outcome {
     let r = block_range(ctx, u64::from(vpd::MAX_COMPARE_AND_WRITE_BLOCKS))?;
     ctx.check_writable()?;
     if r.blocks == 0 {
+        // Zero blocks compare and write nothing; data sent with them means the CDB does not
+        // say what the initiator meant (a 256-block request wrapped to 0 in the one-byte
+        // field, as libiscsi's CompareAndWrite tests send).
+        if ctx.request.expected_length != 0 {
+            return Err(Sense::invalid_cdb_field(13, None).into());
+        }
         return Done::good();
     }
     let half = bytes_of(ctx, r.blocks);

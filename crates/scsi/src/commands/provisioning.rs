@@ -72,9 +72,10 @@ pub(crate) fn write_same(ctx: &Ctx<'_>) -> Outcome {
         });
     }
     let _io = ctx.lu.io_shared();
-    // "If the UNMAP bit is set to one, the device server ... should deallocate": only when
-    // the blocks would then read as the data (LBPRZ and a zero block), or read as anything.
-    if unmap && (!ctx.lu.unmap.reads_zeroes() || pattern.iter().all(|&b| b == 0)) {
+    // With the UNMAP bit the range is unmapped whatever the data-out block holds, as Linux's
+    // LIO target does and libiscsi's WriteSame*Unmap tests expect: the initiator asked for
+    // the blocks to be released, and afterwards they read as zeros (LBPRZ).
+    if unmap {
         ctx.lu.device.unmap(r.lba, blocks)?;
     } else {
         fill(ctx, r.lba, blocks, pattern, ctx.force_unit_access(false))?;
@@ -197,6 +198,18 @@ mod tests {
         assert_eq!(r.status, Status::CHECK_CONDITION);
         let r = run(&lu, &[0x41, 0, 0, 0, 0, 1, 0, 0, 1, 0], &[9; 1024]);
         assert_eq!(r.status, Status::CHECK_CONDITION);
+    }
+
+    #[test]
+    fn write_same_with_unmap_releases_whatever_the_data_block_holds() {
+        let lu = thin();
+        run(&lu, &[0x2a, 0, 0, 0, 0, 4, 0, 0, 2, 0], &[0xff; 1024]);
+        // WRITE SAME(10), UNMAP bit, 2 blocks at LBA 4, a data block of 0xff.
+        let r = run(&lu, &[0x41, 0x08, 0, 0, 0, 4, 0, 0, 2, 0], &[0xff; 512]);
+        assert_eq!(r.status, Status::GOOD);
+        let mut buf = vec![1u8; 1024];
+        lu.device().read(4, &mut buf).unwrap();
+        assert!(buf.iter().all(|&b| b == 0), "unmapped blocks read as zeros");
     }
 
     #[test]

@@ -126,3 +126,18 @@ fn transfer_over_the_limit_is_refused_without_allocating() {
         })
     );
 }
+
+#[test]
+fn compare_and_write_of_zero_blocks_refuses_data() {
+    let lu = lu(false);
+    let mut cdb = [0u8; 16];
+    cdb[0] = 0x89;
+    // NUMBER OF LOGICAL BLOCKS 0 with 2 × 256 blocks of data: a 256-block request that
+    // wrapped in the one-byte field.
+    let r = run(&lu, &cdb, &[0; 512 * 512], 512 * 512);
+    assert_eq!(r.status, Status::CHECK_CONDITION);
+    let s = Sense::parse(r.sense.as_ref().unwrap()).unwrap();
+    assert_eq!(s.code, AscAscq::INVALID_FIELD_IN_CDB);
+    // Without data it is a no-op.
+    assert_eq!(run(&lu, &cdb, &[], 0).status, Status::GOOD);
+}
