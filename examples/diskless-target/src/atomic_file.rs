@@ -11,6 +11,8 @@ pub(crate) struct AtomicFile {
     temp: PathBuf,
     target: PathBuf,
     committed: bool,
+    /// Whether an existing file at the target is replaced ([`AtomicFile::replacing`]).
+    replace: bool,
 }
 
 impl AtomicFile {
@@ -22,6 +24,11 @@ impl AtomicFile {
                 target.display()
             );
         }
+        AtomicFile::temp_for(target)
+    }
+
+    /// The handle for `target`, written under `.NAME.tmp-PID` beside it.
+    fn temp_for(target: &Path) -> Result<Self> {
         let name = target
             .file_name()
             .with_context(|| format!("{}: not a file name", target.display()))?;
@@ -33,7 +40,19 @@ impl AtomicFile {
             temp,
             target: target.to_path_buf(),
             committed: false,
+            replace: false,
         })
+    }
+
+    /// Like [`AtomicFile::new`], but the commit replaces a regular file already at `target`
+    /// (readers see the old file or the new one, never a mix).
+    pub(crate) fn replacing(target: &Path) -> Result<Self> {
+        if target.exists() && !target.is_file() {
+            bail!("{}: exists and is not a regular file", target.display());
+        }
+        let mut file = AtomicFile::temp_for(target)?;
+        file.replace = true;
+        Ok(file)
     }
 
     /// Where to write.
@@ -43,7 +62,7 @@ impl AtomicFile {
 
     /// Moves the finished file into place.
     pub(crate) fn commit(mut self) -> Result<()> {
-        if self.target.exists() {
+        if !self.replace && self.target.exists() {
             bail!(
                 "{}: appeared while it was being written",
                 self.target.display()
