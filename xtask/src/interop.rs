@@ -39,10 +39,12 @@ enum Probe {
     /// A Python module that `import <tool>` finds in Debian's [`DEBIAN_PYTHON`] (a pyenv
     /// `python3` earlier on `PATH` does not see Debian's `python3-*` packages).
     PythonModule,
+    /// A file at this absolute path.
+    File,
 }
 
 /// Debian's Python, which Debian's `python3-*` packages install into.
-const DEBIAN_PYTHON: &str = "/usr/bin/python3";
+pub(crate) const DEBIAN_PYTHON: &str = "/usr/bin/python3";
 
 /// One interop step of `cargo xtask test`.
 #[derive(Debug)]
@@ -96,6 +98,68 @@ pub(crate) const STEPS: &[InteropStep] = &[
         ],
         body: vhd,
     },
+    InteropStep {
+        name: "interop-testcu",
+        peers: &[
+            program("iscsi-test-cu", "libiscsi-bin"),
+            program("timeout", "coreutils"),
+        ],
+        body: crate::testcu::step,
+    },
+    InteropStep {
+        name: "interop-ipxe",
+        peers: QEMU_BOOT_PEERS,
+        body: crate::target_checks::ipxe,
+    },
+    InteropStep {
+        name: "interop-acl",
+        peers: &[
+            program("iscsi-inq", "libiscsi-bin"),
+            program("iscsi-ls", "libiscsi-bin"),
+            program("qemu-system-x86_64", "qemu-system-x86"),
+            program("nasm", "nasm"),
+            Peer {
+                tool: "/usr/lib/ipxe/qemu/efi-e1000.rom",
+                probe: Probe::File,
+                package: "ipxe-qemu",
+            },
+        ],
+        body: crate::target_checks::acl,
+    },
+    InteropStep {
+        name: "interop-qemu-io",
+        peers: &[
+            program("qemu-io", "qemu-utils"),
+            program("qemu-img", "qemu-utils"),
+            Peer {
+                tool: "block-iscsi",
+                probe: Probe::QemuModule,
+                package: "qemu-block-extra",
+            },
+            Peer {
+                tool: "pyvhdi",
+                probe: Probe::PythonModule,
+                package: "python3-libvhdi",
+            },
+        ],
+        body: crate::target_checks::qemu_io_step,
+    },
+];
+
+/// What booting a diskless client in QEMU needs.
+const QEMU_BOOT_PEERS: &[Peer] = &[
+    program("qemu-system-x86_64", "qemu-system-x86"),
+    program("nasm", "nasm"),
+    Peer {
+        tool: "/usr/lib/ipxe/qemu/efi-e1000.rom",
+        probe: Probe::File,
+        package: "ipxe-qemu",
+    },
+    Peer {
+        tool: "pyvhdi",
+        probe: Probe::PythonModule,
+        package: "python3-libvhdi",
+    },
 ];
 
 /// Where `program` is on `PATH`, if anywhere.
@@ -132,6 +196,7 @@ impl Peer {
         match self.probe {
             Probe::Program => find_program(self.tool).is_some(),
             Probe::QemuModule => find_qemu_module(self.tool),
+            Probe::File => Path::new(self.tool).is_file(),
             Probe::PythonModule => std::process::Command::new(DEBIAN_PYTHON)
                 .args(["-c", &format!("import {}", self.tool)])
                 .output()

@@ -3,13 +3,20 @@
 //! `cargo xtask test` is the test command for local runs and CI alike. Run `cargo xtask --help` for the
 //! subcommands. Every step prints one summary line, and runs end with `xtask: N passed, M failed, K skipped`.
 
+mod bench;
 mod capture;
 mod fuzz;
 mod interop;
+mod lab;
+mod probe;
+mod qemu_boot;
 mod report;
 mod suite;
+mod target_checks;
+mod testcu;
 #[cfg(test)]
 mod tidy;
+mod vhd_files;
 
 use std::{
     env,
@@ -44,6 +51,11 @@ USAGE:
     cargo xtask interop [STEP]
         Run only the interop steps (or only STEP).
 
+    cargo xtask bench
+        diskless-target (release build, a differencing VHD over a golden image) and tgt (a raw file
+        holding the same bytes) side by side: 4 KiB random reads at QD32 (iscsi-perf), 1 MiB
+        sequential reads and writes (qemu-img bench); prints a table with our/tgt ratios.
+
     cargo xtask capture-fixtures [--out DIR]
         Capture live iSCSI PDU streams (tgtd, libiscsi, qemu-io, tshark) into DIR
         (default: crates/iscsi-pdu/tests/data).
@@ -52,6 +64,10 @@ ENVIRONMENT:
     CI=true           missing interop peers and a missing fuzz crate fail instead of being skipped;
                       fuzz campaigns always run, for at least 30 s per target
     XTASK_FUZZ_SECS   seconds per fuzz target when --secs is not given (default 30)
+    XTASK_TARGET      `tgt` runs the target interop steps against tgt instead of diskless-target
+                      (to check the checks); default `ours`
+    XTASK_REPORT_DIR  where the target steps write their scored results (*-latest.txt);
+                      default <target dir>/xtask
     CARGO             the cargo binary to run (set by `cargo run`)
 ";
 
@@ -120,6 +136,8 @@ enum Command {
         /// Only this step; all interop steps when `None`.
         step: Option<String>,
     },
+    /// `bench`.
+    Bench,
     /// `capture-fixtures [--out DIR]`.
     CaptureFixtures {
         /// The output directory from `--out`, as typed.
@@ -193,6 +211,12 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> anyhow::Result<Command>
                 step: positional.pop(),
             }
         }
+        "bench" => {
+            if let Some(arg) = rest.next() {
+                bail!("unexpected argument to `bench`: {arg}");
+            }
+            Command::Bench
+        }
         "capture-fixtures" => {
             let mut out = None;
             while let Some(arg) = rest.next() {
@@ -258,6 +282,7 @@ fn try_main() -> anyhow::Result<ExitCode> {
         Command::Fuzz { target, secs } => fuzz::fuzz_command(&ctx, target.as_deref(), secs),
         Command::CorpusMin { target } => fuzz::corpus_min(&ctx, &target),
         Command::Interop { step } => interop::interop_command(&ctx, step.as_deref()),
+        Command::Bench => bench::bench_command(&ctx),
         Command::CaptureFixtures { out } => capture_fixtures(&ctx, out),
     }
 }
@@ -316,6 +341,7 @@ mod tests {
             }
         );
         assert_eq!(parse("interop")?, Command::Interop { step: None });
+        assert_eq!(parse("bench")?, Command::Bench);
         assert_eq!(
             parse("capture-fixtures")?,
             Command::CaptureFixtures { out: None }
@@ -342,6 +368,7 @@ mod tests {
             "corpus-min a b",
             "capture-fixtures --out",
             "interop a b",
+            "bench x",
         ] {
             assert!(parse(line).is_err(), "`{line}` should be rejected");
         }
