@@ -2,7 +2,8 @@
 //!
 //! The target side of the SCSI command set (SPC-4, SBC-3) over a [`BlockDevice`] trait: CDB
 //! decoding, execution, status and sense data, INQUIRY with its VPD pages, mode pages,
-//! reservations and unit attentions. It knows nothing of iSCSI: a transport hands it a
+//! reservations, unit attentions, and EXTENDED COPY (LID1) within a logical unit with
+//! RECEIVE COPY RESULTS. It knows nothing of iSCSI: a transport hands it a
 //! [`CommandRequest`] (CDB, data-out, expected length) for a LUN and an [`ItNexus`], and sends
 //! back the [`CommandResponse`] (status, sense data, data-in, the transfer length the CDB
 //! called for, from which it computes residuals).

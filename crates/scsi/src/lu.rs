@@ -117,6 +117,8 @@ pub(crate) struct NexusState {
     pub(crate) ua: UnitAttentions,
     /// PREVENT ALLOW MEDIUM REMOVAL: prevention is in effect.
     pub(crate) prevent: bool,
+    /// EXTENDED COPY statuses held for RECEIVE COPY RESULTS.
+    pub(crate) copies: crate::commands::copy::HeldCopies,
 }
 
 /// The mutable state of a logical unit, behind one short lock.

@@ -70,6 +70,10 @@ const_newtype! {
         PERSISTENT_RESERVE_IN = 0x5e,
         /// PERSISTENT RESERVE OUT.
         PERSISTENT_RESERVE_OUT = 0x5f,
+        /// EXTENDED COPY (THIRD-PARTY COPY OUT): LID1.
+        EXTENDED_COPY = 0x83,
+        /// RECEIVE COPY RESULTS (THIRD-PARTY COPY IN): COPY STATUS, OPERATING PARAMETERS.
+        RECEIVE_COPY_RESULTS = 0x84,
         /// READ(16).
         READ_16 = 0x88,
         /// COMPARE AND WRITE.
@@ -474,6 +478,30 @@ pub(crate) static COMMANDS: &[CommandSpec] = &[
         false,
         commands::reserve::persistent_reserve_out,
     ),
+    cmd(
+        0x83,
+        Some(0x00),
+        XCOPY,
+        Write,
+        true,
+        commands::copy::extended_copy,
+    ),
+    cmd(
+        0x84,
+        Some(0x00),
+        RCR,
+        Free,
+        false,
+        commands::copy::receive_copy_results,
+    ),
+    cmd(
+        0x84,
+        Some(0x03),
+        RCR,
+        Free,
+        false,
+        commands::copy::receive_copy_results,
+    ),
     cmd(0x88, None, RW16, Read, true, commands::io::read),
     cmd(
         0x89,
@@ -593,6 +621,14 @@ pub(crate) static COMMANDS: &[CommandSpec] = &[
     ),
 ];
 
+/// EXTENDED COPY: service action, PARAMETER LIST LENGTH.
+const XCOPY: &[u8] = &[
+    0, 0x1f, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, 0,
+];
+/// RECEIVE COPY RESULTS: service action, LIST IDENTIFIER, ALLOCATION LENGTH.
+const RCR: &[u8] = &[
+    0, 0x1f, 0xff, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, 0,
+];
 const PRIN: &[u8] = &[0, 0x1f, 0, 0, 0, 0, 0, 0xff, 0xff, 0];
 const PROUT: &[u8] = &[0, 0x1f, 0xff, 0, 0, 0xff, 0xff, 0xff, 0xff, 0];
 

@@ -59,8 +59,12 @@ const_newtype! {
         NOT_READY_INITIALIZING_COMMAND_REQUIRED = 0x0402,
         /// Logical unit not ready, sanitize in progress.
         NOT_READY_SANITIZE_IN_PROGRESS = 0x041b,
+        /// Unreachable copy target.
+        UNREACHABLE_COPY_TARGET = 0x0804,
         /// Write error.
         WRITE_ERROR = 0x0c00,
+        /// Copy target device not reachable.
+        COPY_TARGET_DEVICE_NOT_REACHABLE = 0x0d02,
         /// Unrecovered read error.
         UNRECOVERED_READ_ERROR = 0x1100,
         /// Parameter list length error.
@@ -83,6 +87,14 @@ const_newtype! {
         PARAMETER_NOT_SUPPORTED = 0x2601,
         /// Invalid release of persistent reservation.
         INVALID_RELEASE_OF_PERSISTENT_RESERVATION = 0x2604,
+        /// Too many target descriptors (EXTENDED COPY).
+        TOO_MANY_TARGET_DESCRIPTORS = 0x2606,
+        /// Unsupported target descriptor type code (EXTENDED COPY).
+        UNSUPPORTED_TARGET_DESCRIPTOR_TYPE_CODE = 0x2607,
+        /// Too many segment descriptors (EXTENDED COPY).
+        TOO_MANY_SEGMENT_DESCRIPTORS = 0x2608,
+        /// Unsupported segment descriptor type code (EXTENDED COPY).
+        UNSUPPORTED_SEGMENT_DESCRIPTOR_TYPE_CODE = 0x2609,
         /// Write protected.
         WRITE_PROTECTED = 0x2700,
         /// Power on, reset, or bus device reset occurred.

@@ -23,6 +23,8 @@ const_newtype! {
         DEVICE_IDENTIFICATION = 0x83,
         /// Extended INQUIRY Data.
         EXTENDED_INQUIRY = 0x86,
+        /// Third-party Copy.
+        THIRD_PARTY_COPY = 0x8f,
         /// Block Limits.
         BLOCK_LIMITS = 0xb0,
         /// Block Device Characteristics.
@@ -33,7 +35,7 @@ const_newtype! {
 }
 
 /// The pages this crate returns, in ascending order (the Supported VPD Pages page lists them).
-pub(crate) const PAGES: [u8; 7] = [0x00, 0x80, 0x83, 0x86, 0xb0, 0xb1, 0xb2];
+pub(crate) const PAGES: [u8; 8] = [0x00, 0x80, 0x83, 0x86, 0x8f, 0xb0, 0xb1, 0xb2];
 
 /// MAXIMUM COMPARE AND WRITE LENGTH (Block Limits), in blocks.
 pub const MAX_COMPARE_AND_WRITE_BLOCKS: u8 = 255;
@@ -83,6 +85,7 @@ pub(crate) fn page(lu: &LogicalUnit, code: u8) -> Option<Vec<u8>> {
             p[7] = 0x01; // LUICLR
             p
         }
+        0x8f => third_party_copy(),
         0xb0 => block_limits(lu),
         0xb1 => {
             let mut p = vec![0u8; 64];
@@ -123,6 +126,40 @@ fn device_identification(lu: &LogicalUnit) -> Vec<u8> {
     t10.truncate(200);
     p.extend_from_slice(&[0x02, 0x01, 0x00, t10.len() as u8]);
     p.extend_from_slice(&t10);
+    p
+}
+
+/// Third-party Copy (SPC-4 §7.8.17): the Supported Commands, Parameter Data, Supported
+/// Descriptors and Supported CSCD Descriptor IDs descriptors of the EXTENDED COPY (LID1)
+/// copy manager, with the limits [`crate::commands::copy`] enforces.
+fn third_party_copy() -> Vec<u8> {
+    use crate::commands::copy;
+    let mut p = vec![0u8; 4];
+    // Appends a descriptor of `kind` with `body`, padded to a multiple of 4 bytes.
+    let mut push = |kind: u16, body: &[u8]| {
+        let padded = body.len().div_ceil(4) * 4;
+        p.extend_from_slice(&kind.to_be_bytes());
+        p.extend_from_slice(&(padded as u16).to_be_bytes());
+        p.extend_from_slice(body);
+        p.resize(p.len() + padded - body.len(), 0);
+    };
+    // Supported Commands: EXTENDED COPY (00h), RECEIVE COPY RESULTS (00h, 03h).
+    let commands = [0x83, 1, 0x00, 0x84, 2, 0x00, 0x03];
+    let mut body = vec![commands.len() as u8];
+    body.extend_from_slice(&commands);
+    push(0x0001, &body);
+    // Parameter Data.
+    let mut body = [0u8; 28];
+    body[4..6].copy_from_slice(&copy::MAX_TARGET_DESCRIPTORS.to_be_bytes());
+    body[6..8].copy_from_slice(&copy::MAX_SEGMENT_DESCRIPTORS.to_be_bytes());
+    body[8..12].copy_from_slice(&copy::MAX_DESCRIPTOR_LIST_LENGTH.to_be_bytes());
+    push(0x0004, &body);
+    // Supported Descriptors.
+    let mut body = vec![copy::IMPLEMENTED_DESCRIPTORS.len() as u8];
+    body.extend_from_slice(&copy::IMPLEMENTED_DESCRIPTORS);
+    push(0x0008, &body);
+    // Supported CSCD Descriptor IDs: none.
+    push(0x000c, &[0, 0]);
     p
 }
 
@@ -190,6 +227,34 @@ mod tests {
         let p = page(&lu, 0x83).unwrap();
         assert_eq!(&p[4..8], &[0x01, 0x03, 0x00, 16]);
         assert_eq!(&p[8..24], &lu.identity.naa);
+    }
+
+    #[test]
+    fn third_party_copy_lists_the_copy_commands_and_limits() {
+        let p = page(&lu(UnmapSupport::None), 0x8f).unwrap();
+        let mut rest = &p[4..];
+        let mut kinds = vec![];
+        while rest.len() >= 4 {
+            let kind = u16::from_be_bytes([rest[0], rest[1]]);
+            let len = usize::from(u16::from_be_bytes([rest[2], rest[3]]));
+            assert_eq!(len % 4, 0);
+            let d = &rest[..4 + len];
+            match kind {
+                // Supported Commands: opcode, service action count, service actions.
+                1 => assert_eq!(&d[4..12], &[7, 0x83, 1, 0, 0x84, 2, 0, 3]),
+                4 => {
+                    assert_eq!(len, 0x1c);
+                    assert_eq!(&d[8..10], &8u16.to_be_bytes());
+                    assert_eq!(&d[10..12], &64u16.to_be_bytes());
+                }
+                8 => assert_eq!(&d[4..7], &[2, 0x02, 0xe4]),
+                _ => {}
+            }
+            kinds.push(kind);
+            rest = &rest[4 + len..];
+        }
+        assert!(rest.is_empty());
+        assert_eq!(kinds, [1, 4, 8, 0x0c]);
     }
 
     #[test]

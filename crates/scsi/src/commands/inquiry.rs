@@ -39,6 +39,7 @@ pub(crate) fn standard_data(lu: &LogicalUnit) -> [u8; STANDARD_LEN] {
     d[2] = 0x06; // VERSION: SPC-4
     d[3] = 0x12; // HISUP, RESPONSE DATA FORMAT 2
     d[4] = (STANDARD_LEN - 5) as u8;
+    d[5] = 0x08; // 3PC: EXTENDED COPY and RECEIVE COPY RESULTS
     d[7] = 0x02; // CMDQUE
     d[8..16].copy_from_slice(&pad(&lu.identity.vendor, 8));
     d[16..32].copy_from_slice(&pad(&lu.identity.product, 16));
@@ -59,7 +60,7 @@ mod tests {
     fn standard_data_fields() {
         let lu = LogicalUnit::new(Arc::new(MemDevice::new(512, 8)), LuIdentity::from_name("x"));
         let d = standard_data(&lu);
-        assert_eq!(&d[..5], &[0, 0, 6, 0x12, 91]);
+        assert_eq!(&d[..6], &[0, 0, 6, 0x12, 91, 0x08]);
         assert_eq!(&d[8..16], b"DISKLESS");
         assert_eq!(&d[16..32], b"VIRTUAL DISK    ");
         assert_eq!(&d[60..62], &[0x04, 0x60]);

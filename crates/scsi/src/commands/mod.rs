@@ -2,6 +2,7 @@
 //! the dispatcher's checks (known opcode and service action, length, usage data, unit
 //! attention, reservations) and returns an [`Outcome`].
 
+pub(crate) mod copy;
 pub(crate) mod info;
 pub(crate) mod inquiry;
 pub(crate) mod io;
@@ -203,6 +204,7 @@ pub(crate) fn cdb_transfer_length(cdb: &[u8], block_size: u32) -> u32 {
         0x25 => 8,
         0x9e => field::u32_at(cdb, 10),
         0xa0 | 0xa3 => field::u32_at(cdb, 6),
+        0x84 => field::u32_at(cdb, 10),
         0xb7 => field::u32_at(cdb, 6),
         _ => 0,
     }
@@ -249,6 +251,7 @@ pub fn data_out_length(cdb: &[u8], block_size: u32) -> Option<u32> {
         0x15 => Some(u32::from(field::u8_at(cdb, 4))),
         0x55 | 0x42 => Some(u32::from(field::u16_at(cdb, 7))),
         0x5f => Some(field::u32_at(cdb, 5)),
+        0x83 => Some(field::u32_at(cdb, 10)),
         _ => None,
     }
 }
