@@ -967,19 +967,8 @@ impl Connection {
         }
         if c.expected_data_length > limits.max_write_length {
             // Not buffered: CHECK CONDITION, ILLEGAL REQUEST, INVALID FIELD IN CDB.
-            let sense = Bytes::from_static(&[
-                0x70, 0, 0x05, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x24, 0, 0, 0, 0, 0,
-            ]);
             s.tasks.push(task);
-            let _ = self.complete_task(
-                id,
-                TaskOutcome {
-                    status: ScsiStatus::CHECK_CONDITION.0,
-                    sense: Some(sense),
-                    data_in: Bytes::new(),
-                    transfer_length: 0,
-                },
-            );
+            self.fail_task(id, 0x05, 0x24, 0x00);
             return;
         }
         let first_burst = params.first_burst_length.min(c.expected_data_length);
@@ -1053,6 +1042,23 @@ impl Connection {
         self.events.push_back(Event::ScsiCommand(event));
     }
 
+    /// Ends task `id` (in the `Executing` state) with CHECK CONDITION, fixed-format sense data
+    /// of `key`/`asc`/`ascq` and no data.
+    fn fail_task(&mut self, id: TaskId, key: u8, asc: u8, ascq: u8) {
+        let sense = Bytes::from(vec![
+            0x70, 0, key, 0, 0, 0, 0, 10, 0, 0, 0, 0, asc, ascq, 0, 0, 0, 0,
+        ]);
+        let _ = self.complete_task(
+            id,
+            TaskOutcome {
+                status: ScsiStatus::CHECK_CONDITION.0,
+                sense: Some(sense),
+                data_in: Bytes::new(),
+                transfer_length: 0,
+            },
+        );
+    }
+
     fn on_data_out(&mut self, d: DataOut) {
         let Phase::Full(s) = &mut self.phase else {
             return;
@@ -1092,18 +1098,7 @@ impl Connection {
             // ErrorRecoveryLevel 0) would also end every other command of the session.
             task.state = TaskState::Executing;
             let id = task.id;
-            let sense = Bytes::from(vec![
-                0x70, 0, 0x0b, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x4b, e.1, 0, 0, 0, 0,
-            ]);
-            let _ = self.complete_task(
-                id,
-                TaskOutcome {
-                    status: ScsiStatus::CHECK_CONDITION.0,
-                    sense: Some(sense),
-                    data_in: Bytes::new(),
-                    transfer_length: 0,
-                },
-            );
+            self.fail_task(id, 0x0b, 0x4b, e.1);
             return;
         }
         if buffer.is_complete() {
