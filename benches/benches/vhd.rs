@@ -18,6 +18,15 @@
 //! - `plain.raw`: the bytes the chain reads, as a raw file (the `plain` case, and
 //!   `plain_offset512`: the same reads 512 bytes further, as misaligned as a VHD block's data,
 //!   which follows a one-sector bitmap).
+
+//! - the `*_cached` cases: the leaves opened again over a [`CachedParent`] of their middle layer
+//!   (with the golden image beneath), as a server shares a cached parent between its clients:
+//!   `chain_cached` and `chain_extents_cached` with a budget that holds the whole parent,
+//!   `chain_cached_quarter` with a quarter of it.
+//!
+//! After the Criterion groups, the read cases run again interleaved (every case 20 ms per round,
+//! 40 rounds) and print their median rounds and ratios to `plain`: on a busy machine these
+//! same-round ratios hold better than Criterion's per-case medians.
 //!
 //! Run with `cargo bench -p benches --bench vhd`; the figures of the reference machine are in
 //! `benches/README.md`.
@@ -30,7 +39,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput};
-use vhd::{Disk, FileStorage, OpenOptions, ParentLink, VhdBuilder, VhdTime};
+use vhd::{
+    CacheOptions, CachedParent, Disk, FileStorage, OpenOptions, ParentLink, VhdBuilder, VhdTime,
+};
 
 /// Virtual size of every image.
 const SIZE: u64 = 256 << 20;
@@ -50,6 +61,11 @@ const SEQUENTIAL_READ: usize = 64 << 10;
 const OVERWRITE_SIZE: u64 = 64 << 20;
 /// Granules per write of the `chain_extents` layers (64 KiB).
 const EXTENT_GRANULES: u64 = 16;
+/// Budget of the `*_cached` cases' parent cache: the whole parent (what the leaf reads through
+/// it), plus room for the shards' rounding.
+const CACHE_BUDGET: u64 = SIZE + (8 << 20);
+/// Budget of the `chain_cached_quarter` case: a quarter of the parent.
+const QUARTER_BUDGET: u64 = SIZE / 4;
 
 /// xorshift64: deterministic, fast, good enough to scatter offsets and fill images.
 struct Rng(u64);
@@ -83,6 +99,15 @@ struct Images {
     golden: Arc<Disk<FileStorage>>,
     chain: Disk<FileStorage>,
     chain_extents: Disk<FileStorage>,
+    /// The leaf of `chain` again, its parent (`mid.vhd` over `golden.vhd`) behind a
+    /// [`CachedParent`] that holds all of it.
+    chain_cached: Disk<FileStorage>,
+    /// The same over `mid_extents.vhd`.
+    chain_extents_cached: Disk<FileStorage>,
+    /// `chain_cached` with a cache of a quarter of the parent.
+    chain_cached_quarter: Disk<FileStorage>,
+    /// The caches of the three cases above, for their counters.
+    caches: Vec<(&'static str, Arc<CachedParent>)>,
 }
 
 impl Drop for Images {
@@ -217,7 +242,7 @@ fn images() -> Images {
         let mid = differencing_layer(&mid_path, golden.clone(), mid, rng, &mut view);
         let leaf_path = dir.join(format!("leaf{name}.vhd"));
         let leaf = (2, LEAF_PER_MILLE, extent);
-        let leaf = differencing_layer(&leaf_path, mid, leaf, rng, &mut view);
+        let leaf = differencing_layer(&leaf_path, mid.clone(), leaf, rng, &mut view);
         let leaf = Arc::into_inner(leaf).expect("only the bench holds the leaf");
         // The fixture is what it claims: the chain reads as the bytes written through it.
         let mut buf = vec![0u8; 16 << 20];
@@ -236,10 +261,28 @@ fn images() -> Images {
             100.0 * view.share(0),
             view.runs_per_read(SEQUENTIAL_READ as u64),
         );
-        (leaf, view.bytes)
+        (leaf, mid, leaf_path, view.bytes)
     };
-    let (chain, view) = layers("", 1, &mut rng);
-    let (chain_extents, _) = layers("_extents", EXTENT_GRANULES, &mut rng);
+    let (chain, mid, leaf_path, view) = layers("", 1, &mut rng);
+    let (chain_extents, mid_extents, leaf_extents_path, _) =
+        layers("_extents", EXTENT_GRANULES, &mut rng);
+    // The same leaves over a cache of their parent (the middle layer with the golden image
+    // beneath): what a server does for a parent shared by every client.
+    let cached = |leaf_path: &Path, mid: &Arc<Disk<FileStorage>>, budget| {
+        let cache = CachedParent::new(mid.clone(), CacheOptions::with_budget(budget));
+        let cache = Arc::new(cache.expect("a read-only parent"));
+        let leaf = Disk::open_with_parent(
+            open_read_only(leaf_path),
+            OpenOptions::read_only(),
+            cache.clone(),
+        );
+        (leaf.expect("the leaf reopens"), cache)
+    };
+    let (chain_cached, cache) = cached(&leaf_path, &mid, CACHE_BUDGET);
+    cold_and_warm(&chain_cached, &cache, &view);
+    let (chain_extents_cached, cache_extents) =
+        cached(&leaf_extents_path, &mid_extents, CACHE_BUDGET);
+    let (chain_cached_quarter, cache_quarter) = cached(&leaf_path, &mid, QUARTER_BUDGET);
 
     let plain_path = dir.join("plain.raw");
     let plain = File::create_new(&plain_path).expect("the plain file");
@@ -260,7 +303,40 @@ fn images() -> Images {
         golden,
         chain,
         chain_extents,
+        chain_cached,
+        chain_extents_cached,
+        chain_cached_quarter,
+        caches: vec![
+            ("chain_cached", cache),
+            ("chain_extents_cached", cache_extents),
+            ("chain_cached_quarter", cache_quarter),
+        ],
     }
+}
+
+/// Reads `disk` (the leaf over `cache`) once from end to end in 64 KiB reads with the cache
+/// cold, then again warm, checking the bytes against `view`, and prints the time per read of
+/// each pass: what the first client to boot pays, and what the next ones pay.
+fn cold_and_warm(disk: &Disk<FileStorage>, cache: &CachedParent, view: &[u8]) {
+    let mut buf = vec![0u8; SEQUENTIAL_READ];
+    let mut pass = || {
+        let started = Instant::now();
+        for at in (0..SIZE).step_by(SEQUENTIAL_READ) {
+            disk.read_at(&mut buf, at).expect("a cached chain read");
+            assert!(buf[..] == view[at as usize..at as usize + SEQUENTIAL_READ]);
+        }
+        started.elapsed().as_secs_f64() * 1e6 / (SIZE / SEQUENTIAL_READ as u64) as f64
+    };
+    let cold = pass();
+    let warm = pass();
+    let stats = cache.stats();
+    eprintln!(
+        "chain_cached, one pass of 64 KiB reads (with the check): cold {cold:.2} µs per read, \
+         warm {warm:.2} µs; cache {} MiB held, {} misses, {} hits",
+        stats.resident >> 20,
+        stats.misses,
+        stats.hits,
+    );
 }
 
 /// The read of one case: `buf.len()` bytes at an offset.
@@ -297,6 +373,30 @@ fn cases(images: &Images) -> Vec<(&'static str, ReadFn<'_>)> {
                 images.chain_extents.read_at(buf, at).expect("chain read");
             }),
         ),
+        (
+            "chain_cached",
+            Box::new(|buf: &mut [u8], at| {
+                images.chain_cached.read_at(buf, at).expect("chain read");
+            }),
+        ),
+        (
+            "chain_extents_cached",
+            Box::new(|buf: &mut [u8], at| {
+                images
+                    .chain_extents_cached
+                    .read_at(buf, at)
+                    .expect("chain read");
+            }),
+        ),
+        (
+            "chain_cached_quarter",
+            Box::new(|buf: &mut [u8], at| {
+                images
+                    .chain_cached_quarter
+                    .read_at(buf, at)
+                    .expect("chain read");
+            }),
+        ),
     ]
 }
 
@@ -329,6 +429,82 @@ fn reads(c: &mut Criterion, images: &Images) {
         });
     }
     group.finish();
+    for (name, cache) in &images.caches {
+        let stats = cache.stats();
+        eprintln!(
+            "{name}: cache of {} MiB holds {} MiB, {:.1} % hits ({} misses)",
+            stats.capacity >> 20,
+            stats.resident >> 20,
+            100.0 * stats.hit_ratio(),
+            stats.misses,
+        );
+    }
+}
+
+/// Rounds of [`interleaved`].
+const ROUNDS: usize = 40;
+/// Time each case runs in one round of [`interleaved`].
+const SLICE: Duration = Duration::from_millis(20);
+
+/// The read cases again, interleaved: `ROUNDS` rounds in which every case runs for `SLICE`,
+/// then the median of each case's rounds and its ratio to `plain`'s. Other load on the
+/// machine moves every case of a round alike, so these ratios hold better than those of
+/// Criterion's groups, where each case runs in its own few seconds.
+fn interleaved(images: &Images) {
+    for (group, len, random) in [
+        ("4KiB_random", RANDOM_READ, true),
+        ("64KiB_sequential", SEQUENTIAL_READ, false),
+    ] {
+        let cases = cases(images);
+        let mut times: Vec<Vec<f64>> = vec![Vec::new(); cases.len()];
+        let mut state: Vec<(Rng, u64)> = cases
+            .iter()
+            .map(|_| (Rng(0x2545_f491_4f6c_dd1d), 0))
+            .collect();
+        let mut buf = vec![0u8; len];
+        // Warm every case first (the caches of the `*_cached` cases fill here if Criterion's
+        // groups did not run): one pass over the disk in 64 KiB reads.
+        let mut whole = vec![0u8; SEQUENTIAL_READ];
+        for (_, read) in &cases {
+            for at in (0..SIZE).step_by(SEQUENTIAL_READ) {
+                read(&mut whole, at);
+            }
+        }
+        for _ in 0..ROUNDS {
+            for (i, (_, read)) in cases.iter().enumerate() {
+                let (rng, at) = &mut state[i];
+                let started = Instant::now();
+                let mut n = 0u32;
+                while started.elapsed() < SLICE {
+                    for _ in 0..64 {
+                        let offset = if random {
+                            rng.offset(SIZE, len as u64)
+                        } else {
+                            *at = (*at + len as u64) % SIZE;
+                            *at
+                        };
+                        read(&mut buf, offset);
+                        black_box(&buf);
+                    }
+                    n += 64;
+                }
+                times[i].push(started.elapsed().as_secs_f64() * 1e9 / f64::from(n));
+            }
+        }
+        let medians: Vec<f64> = times
+            .iter_mut()
+            .map(|t| {
+                t.sort_by(f64::total_cmp);
+                t[t.len() / 2]
+            })
+            .collect();
+        for ((name, _), median) in cases.iter().zip(&medians) {
+            eprintln!(
+                "interleaved {group}/{name}: {median:.0} ns, {:.1} % of plain",
+                100.0 * medians[0] / median
+            );
+        }
+    }
 }
 
 fn writes(c: &mut Criterion, dir: &Path) {
@@ -429,7 +605,11 @@ fn main() {
         .configure_from_args();
     let images = images();
     reads(&mut c, &images);
-    writes(&mut c, &images.dir);
+    interleaved(&images);
+    // `VHD_BENCH_READS_ONLY=1` skips the writes' setup too (for profiling the reads).
+    if std::env::var_os("VHD_BENCH_READS_ONLY").is_none() {
+        writes(&mut c, &images.dir);
+    }
     drop(images);
     c.final_summary();
 }

@@ -52,6 +52,10 @@ impl Hasher for IndexHasher {
     fn write_u32(&mut self, i: u32) {
         self.0 = (u64::from(i) ^ self.0).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     }
+
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (i ^ self.0).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
 }
 
 /// The BAT and the bitmaps of partly present blocks.

@@ -74,6 +74,21 @@ pub trait ParentDisk: Send + Sync {
     /// # Errors
     /// The parent's read errors.
     fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<()>;
+    /// Whether what this parent reads as cannot change while it is open, so that its data
+    /// may be cached ([`crate::CachedParent`]). `false` unless an implementation says so; a
+    /// [`Disk`] says so when it was opened without [`OpenOptions::writable`].
+    ///
+    /// ```
+    /// use vhd::{Disk, MemStorage, OpenOptions, ParentDisk, VhdBuilder};
+    /// let disk = VhdBuilder::dynamic(8 << 20).create(MemStorage::default())?;
+    /// assert!(!ParentDisk::is_read_only(&disk));
+    /// let disk = Disk::open(disk.into_storage(), OpenOptions::read_only())?;
+    /// assert!(ParentDisk::is_read_only(&disk));
+    /// # Ok::<(), vhd::Error>(())
+    /// ```
+    fn is_read_only(&self) -> bool {
+        false
+    }
 }
 
 /// The block structures of a dynamic or differencing disk.
@@ -985,5 +1000,9 @@ impl<S: Storage> ParentDisk for Disk<S> {
 
     fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<()> {
         Disk::read_at(self, buf, offset)
+    }
+
+    fn is_read_only(&self) -> bool {
+        !self.writable
     }
 }

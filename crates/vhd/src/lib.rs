@@ -7,6 +7,7 @@
 
 mod bitmap;
 mod blocks;
+mod cache;
 mod chain;
 mod check;
 mod checksum;
@@ -24,6 +25,10 @@ mod merge;
 mod storage;
 mod timestamp;
 
+pub use cache::{
+    CacheOptions, CacheStats, CachedParent, DEFAULT_CACHE_EXTENT, MAX_CACHE_EXTENT,
+    MIN_CACHE_EXTENT,
+};
 pub use chain::{
     FsResolver, MAX_CHAIN_DEPTH, MAX_LOCATOR_PAYLOAD, ParentRef, ParentResolver, SharedParents,
     find_parent, find_parent_with_path, open_file, open_file_with, open_parent,
