@@ -204,8 +204,14 @@ fn readme_list(readme: &str, start_marker: &str, end_marker: &str) -> Option<BTr
 /// Runs `iscsi-test-cu` against `url` (twice on the command line, for MultipathIO) and scores it;
 /// the raw log goes to `log`.
 pub(crate) fn run_suite(url: &str, log: &Path) -> Result<Score> {
+    run_tests(url, "ALL", log)
+}
+
+/// Runs the tests `filter` selects (`FAMILY[.SUITE[.TEST]]`) against `url` (twice on the command
+/// line, for MultipathIO) and scores them; the raw log goes to `log`.
+fn run_tests(url: &str, filter: &str, log: &Path) -> Result<Score> {
     eprintln!(
-        "$ iscsi-test-cu -d -S -v -t ALL {url} {url} > {}",
+        "$ iscsi-test-cu -d -S -v -t {filter} {url} {url} > {}",
         log.display()
     );
     let out = fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
@@ -217,7 +223,7 @@ pub(crate) fn run_suite(url: &str, log: &Path) -> Result<Score> {
             "--allow-sanitize",
             "-v",
             "-t",
-            "ALL",
+            filter,
         ])
         .args([url, url])
         .stdout(out.try_clone()?)
@@ -317,6 +323,42 @@ fn setups(ctx: &Ctx, kind: ServerKind, work: &Path) -> Result<Vec<(&'static str,
             ])
         }
     }
+}
+
+/// The suite's test of a write-protected LU (every write, WRITE SAME and UNMAP answers DATA
+/// PROTECT); the full runs skip it, since their LUNs are writable.
+const READ_ONLY_TEST: &str = "ReadOnly.ReadOnlySBC";
+
+/// Serves a golden image read-only, as every client sees it underneath, and runs the suite's
+/// ReadOnly tests against it; returns the score and a report section.
+fn read_only_run(ctx: &Ctx, work: &Path) -> Result<(Score, String)> {
+    let golden = work.join("readonly-golden.vhd");
+    crate::vhd_files::create_dynamic(ctx, &golden, "64M")?;
+    let setup = Setup {
+        golden: Some(golden.clone()),
+        targets: vec![TargetNode {
+            name: "readonly".to_owned(),
+            iqn: "iqn.2026-11.test.testcu:readonly".to_owned(),
+            initiators: TESTCU_INITIATORS.iter().map(|s| (*s).to_owned()).collect(),
+            chap: None,
+            lun: crate::lab::Lun {
+                path: golden,
+                file: LunFile::Vhd,
+                read_only: true,
+            },
+        }],
+    };
+    let server = Server::start(ctx, ServerKind::Ours, work, &setup)?;
+    let url = server.url(&setup.targets[0].iqn, None);
+    let score = run_tests(&url, "ALL.ReadOnly.*", &work.join("testcu-readonly.log"));
+    server.stop()?;
+    let score = score?;
+    eprintln!(
+        "xtask: iscsi-test-cu ReadOnly tests against a read-only golden LUN: {}",
+        score.summary()
+    );
+    let text = format!("== a golden image served read-only ==\n{}", score.render());
+    Ok((score, text))
 }
 
 /// `interop-testcu`.
@@ -422,6 +464,21 @@ pub(crate) fn step(ctx: &Ctx) -> Result<Outcome> {
                 "{label}: the server panicked:\n{}",
                 tail(&server_log, 20)
             ));
+        }
+    }
+    if kind == ServerKind::Ours {
+        match read_only_run(ctx, work) {
+            Ok((score, text)) => {
+                let _ = writeln!(report, "{text}");
+                let passed = score
+                    .tests
+                    .get(READ_ONLY_TEST)
+                    .is_some_and(|r| r.verdict == Verdict::Passed);
+                if !passed || score.count(Verdict::Failed) > 0 {
+                    problems.push(format!("read-only golden LUN: {}", score.render()));
+                }
+            }
+            Err(err) => problems.push(format!("read-only golden LUN: {err:#}")),
         }
     }
     write_report(&report_path(ctx, "testcu-latest.txt"), &report);

@@ -153,12 +153,9 @@ impl BlockDevice for VhdDevice {
 
     fn unmap_support(&self) -> UnmapSupport {
         // Dynamic disks release whole blocks; differencing and fixed disks write zeros. Either
-        // way the range reads as zeros afterwards.
-        if self.read_only {
-            UnmapSupport::None
-        } else {
-            UnmapSupport::Zeroes
-        }
+        // way the range reads as zeros afterwards. A read-only LU still reports the capability,
+        // so that UNMAP is refused with DATA PROTECT, not as an unknown command.
+        UnmapSupport::Zeroes
     }
 
     fn unmap(&self, lba: u64, blocks: u64) -> Result<(), DeviceError> {
