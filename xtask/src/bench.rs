@@ -144,17 +144,15 @@ fn seq_write(url: &str) -> Result<f64> {
 pub(crate) fn bench_command(ctx: &Ctx) -> Result<ExitCode> {
     let tmp = ctx.sh.create_temp_dir()?;
     let work = tmp.path();
-    // The same bytes for both: a pattern in the first 64 MiB, zeros after.
+    // The same bytes for both, all of them written (no sparse range that a VHD reads as
+    // zeros without touching the file): each 8-byte word holds its own index.
     let raw = work.join("golden.img");
-    let mut data = vec![0u8; 64 << 20];
+    let mut data = vec![0u8; DISK_BYTES as usize];
     for (i, word) in data.chunks_exact_mut(8).enumerate() {
         word.copy_from_slice(&(i as u64).to_be_bytes());
     }
     fs::write(&raw, &data)?;
-    fs::OpenOptions::new()
-        .write(true)
-        .open(&raw)?
-        .set_len(DISK_BYTES)?;
+    drop(data);
     let golden = work.join("golden.vhd");
     let child = work.join("client.vhd");
     vhd_files::convert_raw(ctx, &raw, &golden)?;
