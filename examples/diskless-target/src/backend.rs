@@ -101,6 +101,18 @@ impl VhdDevice {
     }
 }
 
+impl Drop for VhdDevice {
+    /// A device dropped while serving (its client was reset, removed or changed) is flushed
+    /// first, as the shutdown flushes the others.
+    fn drop(&mut self) {
+        if !self.read_only
+            && let Err(e) = self.flush_now()
+        {
+            eprintln!("diskless-target: {e:#}");
+        }
+    }
+}
+
 impl BlockDevice for VhdDevice {
     fn block_size(&self) -> u32 {
         BLOCK_SIZE
@@ -281,7 +293,9 @@ impl BlockDevice for RawDevice {
 /// Opens every LUN device a config names, sharing the golden image among the VHD children.
 pub(crate) struct Devices {
     parents: SharedParents,
-    vhds: Vec<Arc<VhdDevice>>,
+    /// The VHD devices still in use, for the flush at shutdown. Weak: a device that no target
+    /// holds any more (its client was reset or removed) closes its file when dropped.
+    vhds: Vec<std::sync::Weak<VhdDevice>>,
 }
 
 impl Devices {
@@ -319,7 +333,8 @@ impl Devices {
         Ok(match kind {
             crate::config::LunKind::Vhd => {
                 let dev = Arc::new(VhdDevice::open(path, read_only, &mut self.parents)?);
-                self.vhds.push(dev.clone());
+                self.vhds.retain(|d| d.strong_count() > 0);
+                self.vhds.push(Arc::downgrade(&dev));
                 dev
             }
             crate::config::LunKind::Raw => Arc::new(RawDevice::open(path, read_only)?),
@@ -332,7 +347,7 @@ impl Devices {
     /// A flush failed.
     pub(crate) fn flush_all(&self) -> Result<()> {
         let mut first = Ok(());
-        for dev in &self.vhds {
+        for dev in self.vhds.iter().filter_map(std::sync::Weak::upgrade) {
             if let Err(e) = dev.flush_now()
                 && first.is_ok()
             {

@@ -254,7 +254,7 @@ impl ServeConfig {
 
     /// Refuses a config under which one LUN could write a file that another LUN serves, or the
     /// golden image. Paths are compared canonically when the files exist.
-    fn check_isolation(&self) -> Result<()> {
+    pub(crate) fn check_isolation(&self) -> Result<()> {
         let canonical = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
         let golden = self.golden.as_deref().map(canonical);
         let mut served: HashMap<PathBuf, (String, bool)> = HashMap::new();

@@ -19,7 +19,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use ipxe_script::{IscsiName as IpxeName, IscsiRootPath, Lun, SanBootScript, Server};
-use vhd::{FileStorage, OpenOptions, ParentLink, VhdBuilder};
+use vhd::{FileStorage, VhdBuilder};
 
 use crate::atomic_file::AtomicFile;
 use crate::config::{ClientConfig, LunConfig, LunKind, ServeConfig};
@@ -102,24 +102,6 @@ fn make_golden(path: &Path) -> Result<()> {
     file.commit()
 }
 
-/// Creates a differencing disk at `child` over `golden`.
-fn make_child(golden: &Path, child: &Path) -> Result<()> {
-    let parent = vhd::open_file(golden, OpenOptions::read_only())
-        .with_context(|| format!("opening {}", golden.display()))?;
-    let link = ParentLink::for_files(&parent, golden, child)
-        .with_context(|| format!("linking {} to {}", child.display(), golden.display()))?;
-    let file = AtomicFile::new(child)?;
-    let storage =
-        FileStorage::create_new(file.path()).with_context(|| file.path().display().to_string())?;
-    let disk = VhdBuilder::differencing(link)
-        .create(storage)
-        .with_context(|| format!("creating {}", child.display()))?;
-    disk.flush()
-        .with_context(|| format!("writing {}", child.display()))?;
-    drop(disk);
-    file.commit()
-}
-
 /// Everything `prepare` made, for printing and serving.
 #[derive(Debug)]
 pub(crate) struct Prepared {
@@ -152,7 +134,7 @@ pub(crate) fn prepare(dir: &Path, listen: SocketAddr, count: u8) -> Result<Prepa
     for c in &clients {
         let disk = dir.join(format!("{}.vhd", c.name));
         if !disk.exists() {
-            make_child(&golden, &disk)?;
+            crate::client_cmd::make_child(&golden, &disk)?;
         }
         let text = script(c, listen.port())?;
         write_atomic(&tftp_dir.join(format!("{}.ipxe", c.name)), text.as_bytes())?;
@@ -272,11 +254,11 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         let p = prepare(&dir, "127.0.0.1:3260".parse().unwrap(), 2).unwrap();
         assert_eq!(p.config.clients.len(), 2);
-        let golden = vhd::open_file(dir.join("golden.vhd"), OpenOptions::read_only()).unwrap();
+        let golden = vhd::open_file(dir.join("golden.vhd"), vhd::OpenOptions::read_only()).unwrap();
         let mut mbr = [0u8; 512];
         golden.read_at(&mut mbr, 0).unwrap();
         assert_eq!(&mbr, GREETING_MBR);
-        let child = vhd::open_file(dir.join("client2.vhd"), OpenOptions::read_only()).unwrap();
+        let child = vhd::open_file(dir.join("client2.vhd"), vhd::OpenOptions::read_only()).unwrap();
         child.read_at(&mut mbr, 0).unwrap();
         assert_eq!(
             &mbr, GREETING_MBR,

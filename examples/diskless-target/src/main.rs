@@ -11,15 +11,29 @@
 //! diskless-target vhd merge client1.vhd
 //! diskless-target vhd convert disk.raw disk.vhd --type dynamic
 //! ```
+//!
+//! and client deployment around a state directory (`--state DIR`, default `./diskless-state`):
+//!
+//! ```text
+//! diskless-target golden set golden.vhd
+//! diskless-target client add pc1 --mac 52:54:00:00:00:01 [--chap USER:SECRET] ...
+//! diskless-target client list [--json]
+//! diskless-target serve --state diskless-state [--tftp 0.0.0.0:69]
+//! diskless-target client reset pc1        # refused while pc1 is logged in
+//! diskless-target golden merge pc1 --activate
+//! ```
 
 mod atomic_file;
 mod backend;
+mod client_cmd;
 mod config;
 mod demo;
+mod golden_cmd;
 mod ibft_cmd;
 mod progress;
 mod serve;
 mod size;
+mod state;
 mod tftp;
 mod vhd_cmd;
 
@@ -63,15 +77,34 @@ enum Command {
         #[arg(long)]
         no_serve: bool,
     },
-    /// Serve the clients' targets over iSCSI until SIGINT or SIGTERM.
+    /// Serve the clients' targets over iSCSI until SIGINT or SIGTERM: those of a config file
+    /// (`--config`), or those of a state directory (`--state`), following its changes.
     Serve {
         /// The configuration file (TOML): the golden image and the clients.
-        #[arg(long, short)]
-        config: PathBuf,
+        #[arg(
+            long,
+            short,
+            required_unless_present = "state",
+            conflicts_with = "state"
+        )]
+        config: Option<PathBuf>,
+        /// Serve the clients of this state directory (see `client add`); changes to it apply
+        /// without a restart (checked every second, and on SIGHUP).
+        #[arg(long)]
+        state: Option<PathBuf>,
+        /// With --state: also serve `STATE/tftp/` (the iPXE scripts) read-only over TFTP here,
+        /// e.g. 0.0.0.0:69. Off by default.
+        #[arg(long, requires = "state")]
+        tftp: Option<SocketAddr>,
         /// Listen here instead of the config's `listen` (default 0.0.0.0:3260).
         #[arg(long)]
         listen: Option<SocketAddr>,
     },
+    /// Deploy clients: `client add NAME --mac MAC`, `list`, `reset NAME`, `remove NAME`
+    /// (state directory: `--state DIR`, default ./diskless-state).
+    Client(client_cmd::ClientArgs),
+    /// The golden image: `golden set PATH`, `golden merge CLIENT [--activate]`.
+    Golden(golden_cmd::GoldenArgs),
 }
 
 fn main() -> ExitCode {
@@ -86,9 +119,19 @@ fn main() -> ExitCode {
             clients,
             no_serve,
         } => demo::run(&dir, listen, clients, no_serve).map(|()| ExitCode::SUCCESS),
-        Command::Serve { config, listen } => {
-            serve::run(&config, listen).map(|()| ExitCode::SUCCESS)
+        Command::Serve {
+            config,
+            state,
+            tftp,
+            listen,
+        } => match (config, state) {
+            (Some(config), _) => serve::run(&config, listen),
+            (None, Some(state)) => serve::run_state(&state, listen, tftp),
+            (None, None) => Err(anyhow::anyhow!("give --config FILE or --state DIR")),
         }
+        .map(|()| ExitCode::SUCCESS),
+        Command::Client(args) => client_cmd::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Golden(args) => golden_cmd::run(args).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,

@@ -6,11 +6,21 @@
 //! whose LUNs are VHD (or raw) files. The golden image is opened once, read-only, and shared by
 //! every client's differencing disk. SIGINT or SIGTERM stops accepting, ends every connection,
 //! waits for running commands and flushes every disk.
+//!
+//! `serve --state DIR` serves the clients of a state directory ([`crate::state`]) and follows
+//! it: every second it compares `clients.toml`'s modification time, size and inode with what it
+//! loaded (SIGHUP forces a reload), and on a change swaps in a new engine config. Connections
+//! take the config current when they are accepted; clients whose entry is unchanged keep their
+//! open disks; new clients' disks are opened; the sessions of removed (or reset) clients are
+//! closed and their targets vanish. For each logged-in session it keeps a marker file
+//! `DIR/run/CLIENT/conn-N` (made at login, removed when the session ends, all cleared at
+//! startup), which `client reset/remove` and `golden merge` check.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -26,7 +36,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, mpsc, watch};
 
 use crate::backend::Devices;
-use crate::config::{Chap, ServeConfig};
+use crate::config::{Chap, ClientConfig, ServeConfig};
+use crate::state::{SessionMarker, StateDir};
 
 /// Bytes of unprocessed input beyond which a connection stops reading from its socket (the
 /// engine stops decoding while its output queue is full; this bounds what waits behind it).
@@ -37,16 +48,64 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// What every connection shares.
 struct Shared {
-    /// The engine's view: targets, ACLs, CHAP.
-    config: Arc<TargetConfig>,
+    /// The current configuration, swapped as a whole when the state changes; a connection
+    /// takes the one current when it starts.
+    live: RwLock<Arc<Live>>,
     /// Sessions by ISID, for reinstatement and TSIH allocation.
     registry: SessionRegistry,
-    /// The SCSI side of each target, by lower-case target IQN.
-    targets: HashMap<String, Arc<ScsiTarget>>,
     /// A target with no LUN, for commands that reach no configured target.
     empty: Arc<ScsiTarget>,
-    /// How to close the connection carrying each live session (reinstatement).
-    sessions: Mutex<HashMap<SessionId, Arc<Notify>>>,
+    /// How to close the connection carrying each live session (reinstatement, removed
+    /// clients), and the client it belongs to.
+    sessions: Mutex<HashMap<SessionId, SessionHandle>>,
+    /// Where session markers go (`serve --state`), one directory per client.
+    run_dir: Option<PathBuf>,
+    /// Numbers connections, for marker names.
+    next_connection: AtomicU64,
+}
+
+impl Shared {
+    /// The current configuration.
+    fn live(&self) -> Arc<Live> {
+        match self.live.read() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// Replaces the configuration.
+    fn swap(&self, live: Live) {
+        let live = Arc::new(live);
+        match self.live.write() {
+            Ok(mut g) => *g = live,
+            Err(p) => *p.into_inner() = live,
+        }
+    }
+}
+
+/// One configuration: the engine's view and the SCSI targets behind it.
+struct Live {
+    /// The engine's view: targets, ACLs, CHAP.
+    config: Arc<TargetConfig>,
+    /// Each target's client and SCSI side, by lower-case target IQN.
+    targets: HashMap<String, ClientTarget>,
+}
+
+/// A client's SCSI target.
+#[derive(Clone)]
+struct ClientTarget {
+    /// The client's name.
+    name: String,
+    /// Its LUNs.
+    scsi: Arc<ScsiTarget>,
+}
+
+/// A live session.
+struct SessionHandle {
+    /// Closes its connection.
+    close: Arc<Notify>,
+    /// Its client (none for discovery sessions).
+    client: Option<String>,
 }
 
 /// Converts one CHAP table.
@@ -54,56 +113,102 @@ fn chap(c: &Chap) -> ChapCredentials {
     ChapCredentials::new(c.user.clone(), c.secret.as_bytes())
 }
 
-/// Builds the engine config and the SCSI targets, opening every LUN's file.
-fn build(config: &ServeConfig) -> Result<(Shared, Devices)> {
-    let mut devices = Devices::new(config.golden.as_deref())?;
-    let mut targets = HashMap::new();
-    let mut nodes = Vec::new();
-    for client in &config.clients {
-        let mut scsi_target = ScsiTarget::new();
-        for lun in &client.luns {
-            let device = devices
-                .open(&lun.path, lun.kind, lun.read_only)
-                .with_context(|| format!("client `{}`, LUN {}", client.name, lun.id))?;
-            // The LU's identity (NAA designator, serial number) is derived from the target
-            // name and LUN: unique per LU and stable across restarts.
-            let identity = LuIdentity::from_name(&format!("{}/{}", client.target, lun.id));
-            let lu = LogicalUnit::checked(device, identity)
-                .with_context(|| format!("client `{}`, LUN {}", client.name, lun.id))?;
-            scsi_target
-                .add_lun(lun.id, lu)
-                .with_context(|| format!("client `{}`, LUN {}", client.name, lun.id))?;
-        }
-        targets.insert(
-            client.target.as_str().to_ascii_lowercase(),
-            Arc::new(scsi_target),
-        );
-        let mut node = TargetNode::new(client.target.clone())
-            .with_initiators(InitiatorAcl::only(client.initiators.iter().cloned()));
-        if let Some(c) = &client.chap {
-            node = node.with_chap(chap(c));
-        }
-        if let Some(c) = &client.mutual_chap {
-            node = node.with_mutual_chap(chap(c));
-        }
-        nodes.push(node);
+/// Opens one client's LUNs into a SCSI target.
+fn open_client(devices: &mut Devices, client: &ClientConfig) -> Result<ScsiTarget> {
+    let mut scsi_target = ScsiTarget::new();
+    for lun in &client.luns {
+        let device = devices
+            .open(&lun.path, lun.kind, lun.read_only)
+            .with_context(|| format!("client `{}`, LUN {}", client.name, lun.id))?;
+        // The LU's identity (NAA designator, serial number) is derived from the target
+        // name and LUN: unique per LU and stable across restarts.
+        let identity = LuIdentity::from_name(&format!("{}/{}", client.target, lun.id));
+        let lu = LogicalUnit::checked(device, identity)
+            .with_context(|| format!("client `{}`, LUN {}", client.name, lun.id))?;
+        scsi_target
+            .add_lun(lun.id, lu)
+            .with_context(|| format!("client `{}`, LUN {}", client.name, lun.id))?;
     }
-    let engine = TargetConfig {
-        portals: vec![config.listen.to_string()],
-        targets: nodes,
-        ..TargetConfig::default()
-    };
-    engine
-        .validate()
-        .context("checking the target configuration")?;
-    let shared = Shared {
-        config: Arc::new(engine),
-        registry: SessionRegistry::new(),
-        targets,
-        empty: Arc::new(ScsiTarget::new()),
-        sessions: Mutex::new(HashMap::new()),
-    };
-    Ok((shared, devices))
+    Ok(scsi_target)
+}
+
+/// One client's engine-side target: its name, ACL and CHAP.
+fn node(client: &ClientConfig) -> TargetNode {
+    let mut node = TargetNode::new(client.target.clone())
+        .with_initiators(InitiatorAcl::only(client.initiators.iter().cloned()));
+    if let Some(c) = &client.chap {
+        node = node.with_chap(chap(c));
+    }
+    if let Some(c) = &client.mutual_chap {
+        node = node.with_mutual_chap(chap(c));
+    }
+    node
+}
+
+/// Builds configurations, keeping the open targets of clients that did not change.
+struct Builder {
+    /// Every device opened (the golden image shared by all children).
+    devices: Devices,
+    /// The clients of the current configuration, by name.
+    clients: HashMap<String, (ClientConfig, Arc<ScsiTarget>)>,
+}
+
+impl Builder {
+    /// Opens the golden image.
+    fn new(config: &ServeConfig) -> Result<Self> {
+        Ok(Builder {
+            devices: Devices::new(config.golden.as_deref())?,
+            clients: HashMap::new(),
+        })
+    }
+
+    /// The configuration for `config`, and the clients of the previous one that are gone or
+    /// changed (their sessions must end). Opens the LUNs of new and changed clients only; a
+    /// client whose target name and LUNs are unchanged keeps its open target.
+    fn build(&mut self, config: &ServeConfig) -> Result<(Live, Vec<String>)> {
+        let mut clients = HashMap::new();
+        let mut targets = HashMap::new();
+        let mut nodes = Vec::new();
+        for client in &config.clients {
+            let scsi = match self.clients.get(&client.name) {
+                Some((old, scsi)) if old.target == client.target && old.luns == client.luns => {
+                    scsi.clone()
+                }
+                _ => Arc::new(open_client(&mut self.devices, client)?),
+            };
+            targets.insert(
+                client.target.as_str().to_ascii_lowercase(),
+                ClientTarget {
+                    name: client.name.clone(),
+                    scsi: scsi.clone(),
+                },
+            );
+            nodes.push(node(client));
+            clients.insert(client.name.clone(), (client.clone(), scsi));
+        }
+        let engine = TargetConfig {
+            portals: vec![config.listen.to_string()],
+            targets: nodes,
+            ..TargetConfig::default()
+        };
+        engine
+            .validate()
+            .context("checking the target configuration")?;
+        let gone = self
+            .clients
+            .iter()
+            .filter(|(name, (old, _))| clients.get(*name).is_none_or(|(new, _)| new != old))
+            .map(|(name, _)| name.clone())
+            .collect();
+        self.clients = clients;
+        Ok((
+            Live {
+                config: Arc::new(engine),
+                targets,
+            },
+            gone,
+        ))
+    }
 }
 
 /// Runs `serve --config PATH` until SIGINT or SIGTERM.
@@ -128,13 +233,94 @@ pub(crate) fn run_config(config: ServeConfig) -> Result<()> {
         .enable_all()
         .build()
         .context("starting the tokio runtime")?;
-    runtime.block_on(serve(config))
+    runtime.block_on(serve(config, None))
 }
 
-/// Serves `config` until SIGINT or SIGTERM.
-async fn serve(config: ServeConfig) -> Result<()> {
-    let (shared, devices) = build(&config)?;
-    let shared = Arc::new(shared);
+/// A state directory being served.
+struct Following {
+    dir: StateDir,
+    /// The TFTP server's address, if it runs.
+    tftp: Option<SocketAddr>,
+}
+
+/// Runs `serve --state DIR` until SIGINT or SIGTERM, following the state's changes.
+///
+/// # Errors
+/// As [`run`]; the state file is invalid.
+pub(crate) fn run_state(
+    dir: &Path,
+    listen: Option<SocketAddr>,
+    tftp: Option<SocketAddr>,
+) -> Result<()> {
+    let dir = StateDir::new(dir);
+    dir.create()?;
+    let listen = listen.unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 3260)));
+    let config = dir.load()?.serve_config(&dir, listen)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the tokio runtime")?;
+    runtime.block_on(serve(config, Some(Following { dir, tftp })))
+}
+
+/// What identifies a version of the state file: modification time, size, inode.
+type Stamp = Option<(std::time::SystemTime, u64, u64)>;
+
+fn stamp(path: &Path) -> Stamp {
+    use std::os::unix::fs::MetadataExt as _;
+    let m = std::fs::metadata(path).ok()?;
+    Some((m.modified().ok()?, m.len(), m.ino()))
+}
+
+/// Re-reads the state and swaps in its configuration; closes the sessions of the clients
+/// that are gone or changed.
+fn reload(
+    shared: &Shared,
+    builder: &mut Builder,
+    dir: &StateDir,
+    listen: SocketAddr,
+) -> Result<()> {
+    let config = dir.load()?.serve_config(dir, listen)?;
+    let (live, gone) = builder.build(&config)?;
+    let count = live.targets.len();
+    shared.swap(live);
+    if let Ok(sessions) = shared.sessions.lock() {
+        for handle in sessions.values() {
+            if handle.client.as_ref().is_some_and(|c| gone.contains(c)) {
+                handle.close.notify_one();
+            }
+        }
+    }
+    eprintln!(
+        "diskless-target: reloaded {}: {count} target(s){}",
+        dir.state_file().display(),
+        if gone.is_empty() {
+            String::new()
+        } else {
+            format!("; closed the sessions of {}", gone.join(", "))
+        }
+    );
+    Ok(())
+}
+
+/// Serves `config` until SIGINT or SIGTERM (and follows a state directory's changes).
+async fn serve(config: ServeConfig, following: Option<Following>) -> Result<()> {
+    let mut builder = Builder::new(&config)?;
+    let (live, _) = builder.build(&config)?;
+    let run_dir = following.as_ref().map(|f| f.dir.run_dir());
+    if let Some(run) = &run_dir {
+        // Markers left by a server that did not end cleanly.
+        let _ = std::fs::remove_dir_all(run);
+        std::fs::create_dir_all(run).with_context(|| format!("creating {}", run.display()))?;
+    }
+    let shared = Arc::new(Shared {
+        live: RwLock::new(Arc::new(live)),
+        registry: SessionRegistry::new(),
+        empty: Arc::new(ScsiTarget::new()),
+        sessions: Mutex::new(HashMap::new()),
+        run_dir,
+        next_connection: AtomicU64::new(1),
+    });
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
@@ -155,7 +341,34 @@ async fn serve(config: ServeConfig) -> Result<()> {
     let mut connections = tokio::task::JoinSet::new();
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .context("installing the SIGTERM handler")?;
+    let mut sighup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        .context("installing the SIGHUP handler")?;
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut loaded = following.as_ref().and_then(|f| stamp(&f.dir.state_file()));
+    let mut tftp_task = None;
+    if let Some(f) = &following {
+        eprintln!(
+            "diskless-target: following {} (checked every second; SIGHUP reloads now)",
+            f.dir.state_file().display()
+        );
+        if let Some(addr) = f.tftp {
+            let server =
+                crate::tftp::Server::bind(&f.dir.tftp_dir(), addr, crate::tftp::Config::default())
+                    .await?;
+            eprintln!(
+                "diskless-target: tftp: serving {} on {} (read-only)",
+                f.dir.tftp_dir().display(),
+                server.local_addr()?
+            );
+            let mut stop = stop_rx.clone();
+            tftp_task = Some(tokio::spawn(server.run(async move {
+                let _ = stop.wait_for(|s| *s).await;
+            })));
+        }
+    }
     loop {
+        let mut changed = false;
         tokio::select! {
             accepted = listener.accept() => {
                 match accepted {
@@ -178,6 +391,22 @@ async fn serve(config: ServeConfig) -> Result<()> {
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
             _ = tokio::signal::ctrl_c() => break,
             _ = sigterm.recv() => break,
+            _ = tick.tick(), if following.is_some() => {}
+            _ = sighup.recv() => changed = true,
+        }
+        if let Some(f) = &following {
+            let now = stamp(&f.dir.state_file());
+            if changed || now != loaded {
+                loaded = now;
+                if let Err(e) = reload(&shared, &mut builder, &f.dir, config.listen) {
+                    eprintln!(
+                        "diskless-target: {}: {e:#}; still serving the previous configuration",
+                        f.dir.state_file().display()
+                    );
+                }
+            }
+        } else if changed {
+            eprintln!("diskless-target: SIGHUP: nothing to reload (serve --state follows changes)");
         }
     }
     eprintln!("diskless-target: shutting down");
@@ -193,7 +422,14 @@ async fn serve(config: ServeConfig) -> Result<()> {
         );
         connections.shutdown().await;
     }
-    devices.flush_all()?;
+    if let Some(task) = tftp_task {
+        match task.await {
+            Ok(Err(e)) => eprintln!("diskless-target: tftp: {e:#}"),
+            Err(e) => eprintln!("diskless-target: tftp: {e}"),
+            Ok(Ok(())) => {}
+        }
+    }
+    builder.devices.flush_all()?;
     eprintln!("diskless-target: disks flushed; bye");
     Ok(())
 }
@@ -298,7 +534,13 @@ async fn connection(
 ) -> Result<()> {
     let mut random = [0u8; 32];
     getrandom::fill(&mut random).map_err(|e| anyhow::anyhow!("getrandom: {e}"))?;
-    let mut conn = Connection::new(shared.config.clone(), shared.registry.clone(), random);
+    let mut conn = Connection::new(
+        shared.live().config.clone(),
+        shared.registry.clone(),
+        random,
+    );
+    let connection_number = shared.next_connection.fetch_add(1, Ordering::Relaxed);
+    let mut marker: Option<PathBuf> = None;
     let close_me = Arc::new(Notify::new());
     let start = tokio::time::Instant::now();
     let mut input = BytesMut::with_capacity(64 << 10);
@@ -325,19 +567,45 @@ async fn connection(
                             .sessions
                             .lock()
                             .ok()
-                            .and_then(|m| m.get(&old).cloned())
+                            .and_then(|m| m.get(&old).map(|h| h.close.clone()))
                     {
                         n.notify_one();
                     }
+                    // The target as the current configuration has it: a client removed since
+                    // this connection started has none, and its login ends here.
+                    let client = match &info.target_name {
+                        None => None,
+                        Some(t) => {
+                            let found = shared
+                                .live()
+                                .targets
+                                .get(&t.as_str().to_ascii_lowercase())
+                                .cloned();
+                            if found.is_none() {
+                                conn.shutdown();
+                                continue;
+                            }
+                            found
+                        }
+                    };
                     if let Ok(mut m) = shared.sessions.lock() {
-                        m.insert(info.id, close_me.clone());
+                        m.insert(
+                            info.id,
+                            SessionHandle {
+                                close: close_me.clone(),
+                                client: client.as_ref().map(|c| c.name.clone()),
+                            },
+                        );
                     }
-                    let target = info
-                        .target_name
-                        .as_ref()
-                        .and_then(|t| shared.targets.get(&t.as_str().to_ascii_lowercase()))
-                        .cloned()
-                        .unwrap_or_else(|| shared.empty.clone());
+                    if let (Some(run), Some(c)) = (&shared.run_dir, &client) {
+                        marker = write_marker(
+                            &run.join(&c.name),
+                            connection_number,
+                            info.initiator_name.as_str(),
+                            &peer_name(&socket),
+                        );
+                    }
+                    let target = client.map_or_else(|| shared.empty.clone(), |c| c.scsi);
                     let ctx = Nexus {
                         target,
                         nexus: ItNexus::new(info.initiator_name.as_str(), info.isid.0),
@@ -435,14 +703,38 @@ async fn connection(
     }
     if let Some((id, ctx)) = session {
         if let Ok(mut m) = shared.sessions.lock() {
-            if m.get(&id).is_some_and(|n| Arc::ptr_eq(n, &close_me)) {
+            if m.get(&id).is_some_and(|h| Arc::ptr_eq(&h.close, &close_me)) {
                 m.remove(&id);
             }
         }
         ctx.target.nexus_lost(&ctx.nexus);
     }
+    if let Some(path) = marker {
+        let _ = std::fs::remove_file(&path);
+    }
     let _ = socket.shutdown().await;
     Ok(())
+}
+
+/// Writes the marker of a logged-in session under `dir` (a client's directory in `run/`);
+/// returns its path, or `None` (logged) if it cannot be written.
+fn write_marker(dir: &Path, connection: u64, initiator: &str, peer: &str) -> Option<PathBuf> {
+    let path = dir.join(format!("conn-{connection}"));
+    let marker = SessionMarker {
+        pid: Some(std::process::id()),
+        initiator: initiator.to_string(),
+        peer: peer.to_string(),
+    };
+    match std::fs::create_dir_all(dir).and_then(|()| std::fs::write(&path, marker.render())) {
+        Ok(()) => Some(path),
+        Err(e) => {
+            eprintln!(
+                "diskless-target: writing the session marker {}: {e}",
+                path.display()
+            );
+            None
+        }
+    }
 }
 
 /// The peer's address, for messages.
