@@ -299,19 +299,29 @@ pub(crate) struct Devices {
 }
 
 impl Devices {
-    /// Opens the golden image (if any) read-only and registers it as the shared parent.
+    /// Opens the golden image (if any) read-only and registers it as the shared parent, behind
+    /// a memory cache of `cache_bytes` shared by every child (0: no cache).
     ///
     /// # Errors
     /// The golden image cannot be opened.
-    pub(crate) fn new(golden: Option<&Path>) -> Result<Self> {
+    pub(crate) fn new(golden: Option<&Path>, cache_bytes: u64) -> Result<Self> {
         let mut parents = SharedParents::new();
         if let Some(golden) = golden {
             let storage = FileStorage::open_read_only(golden)
                 .with_context(|| format!("opening the golden image {}", golden.display()))?;
             let disk = vhd::Disk::open(storage, OpenOptions::read_only())
                 .with_context(|| format!("opening the golden image {}", golden.display()))?;
+            let disk: Arc<dyn vhd::ParentDisk> = Arc::new(disk);
+            let parent: Arc<dyn vhd::ParentDisk> = if cache_bytes == 0 {
+                disk
+            } else {
+                Arc::new(
+                    vhd::CachedParent::new(disk, vhd::CacheOptions::with_budget(cache_bytes))
+                        .with_context(|| format!("caching {}", golden.display()))?,
+                )
+            };
             parents
-                .add(golden, Arc::new(disk))
+                .add(golden, parent)
                 .with_context(|| format!("resolving {}", golden.display()))?;
         }
         Ok(Devices {
@@ -390,7 +400,7 @@ mod tests {
                 .flush()
                 .unwrap();
         }
-        let mut devices = Devices::new(Some(&golden)).unwrap();
+        let mut devices = Devices::new(Some(&golden), 1 << 20).unwrap();
         let a = devices
             .open(&dir.join("a.vhd"), crate::config::LunKind::Vhd, false)
             .unwrap();

@@ -4,6 +4,7 @@
 //! ```toml
 //! listen = "0.0.0.0:3260"          # optional; this is the default
 //! golden = "golden.vhd"            # optional; opened once, read-only, shared by every child
+//! golden_cache = "1G"              # optional; memory for the golden image's data (default none)
 //!
 //! [[client]]
 //! name = "client1"
@@ -39,6 +40,7 @@ pub(crate) const DEFAULT_LISTEN: &str = "0.0.0.0:3260";
 struct RawConfig {
     listen: Option<String>,
     golden: Option<PathBuf>,
+    golden_cache: Option<String>,
     #[serde(default)]
     client: Vec<RawClient>,
 }
@@ -140,6 +142,8 @@ pub(crate) struct ServeConfig {
     pub(crate) listen: SocketAddr,
     /// The golden image, made absolute.
     pub(crate) golden: Option<PathBuf>,
+    /// Bytes of memory for caching the golden image's data, shared by every client (0: none).
+    pub(crate) golden_cache: u64,
     /// The clients.
     pub(crate) clients: Vec<ClientConfig>,
 }
@@ -243,9 +247,15 @@ impl ServeConfig {
                 luns,
             });
         }
+        let golden_cache = match raw.golden_cache.as_deref() {
+            None => 0,
+            Some(text) => crate::size::parse_size(text)
+                .map_err(|e| anyhow::anyhow!("key `golden_cache`: {e:#}"))?,
+        };
         let config = ServeConfig {
             listen,
             golden,
+            golden_cache,
             clients,
         };
         config.check_isolation()?;
@@ -313,6 +323,7 @@ mod tests {
     const GOOD: &str = r#"
 listen = "127.0.0.1:3261"
 golden = "golden.vhd"
+golden_cache = "64M"
 
 [[client]]
 name = "c1"
@@ -346,6 +357,7 @@ read_only = true
         let c = parse(GOOD).unwrap();
         assert_eq!(c.listen, "127.0.0.1:3261".parse().unwrap());
         assert_eq!(c.golden.as_deref(), Some(Path::new("/srv/dl/golden.vhd")));
+        assert_eq!(c.golden_cache, 64 << 20);
         assert_eq!(c.clients.len(), 2);
         assert_eq!(c.clients[0].luns[0].path, Path::new("/srv/dl/c1.vhd"));
         assert_eq!(c.clients[0].luns[0].kind, LunKind::Vhd);

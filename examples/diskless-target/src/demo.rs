@@ -185,6 +185,8 @@ pub(crate) fn prepare(dir: &Path, listen: SocketAddr, count: u8) -> Result<Prepa
     let config = ServeConfig {
         listen,
         golden: Some(golden),
+        // The whole golden image fits: every client's reads of it come from memory.
+        golden_cache: GOLDEN_SIZE,
         clients: configs,
     };
     Ok(Prepared {

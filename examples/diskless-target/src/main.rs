@@ -99,6 +99,10 @@ enum Command {
         /// Listen here instead of the config's `listen` (default 0.0.0.0:3260).
         #[arg(long)]
         listen: Option<SocketAddr>,
+        /// Memory for caching the golden image's data, shared by every client (e.g. 2G;
+        /// default: the config's `golden_cache`, else none).
+        #[arg(long, value_parser = size::parse_size)]
+        golden_cache: Option<u64>,
     },
     /// Deploy clients: `client add NAME --mac MAC`, `list`, `reset NAME`, `remove NAME`
     /// (state directory: `--state DIR`, default ./diskless-state).
@@ -124,9 +128,10 @@ fn main() -> ExitCode {
             state,
             tftp,
             listen,
+            golden_cache,
         } => match (config, state) {
-            (Some(config), _) => serve::run(&config, listen),
-            (None, Some(state)) => serve::run_state(&state, listen, tftp),
+            (Some(config), _) => serve::run(&config, listen, golden_cache),
+            (None, Some(state)) => serve::run_state(&state, listen, tftp, golden_cache),
             (None, None) => Err(anyhow::anyhow!("give --config FILE or --state DIR")),
         }
         .map(|()| ExitCode::SUCCESS),

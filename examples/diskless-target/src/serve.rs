@@ -157,7 +157,7 @@ impl Builder {
     /// Opens the golden image.
     fn new(config: &ServeConfig) -> Result<Self> {
         Ok(Builder {
-            devices: Devices::new(config.golden.as_deref())?,
+            devices: Devices::new(config.golden.as_deref(), config.golden_cache)?,
             clients: HashMap::new(),
         })
     }
@@ -216,10 +216,17 @@ impl Builder {
 /// # Errors
 /// The config is invalid, a disk cannot be opened, the address cannot be bound, or a disk
 /// cannot be flushed at the end.
-pub(crate) fn run(config_path: &Path, listen: Option<SocketAddr>) -> Result<()> {
+pub(crate) fn run(
+    config_path: &Path,
+    listen: Option<SocketAddr>,
+    golden_cache: Option<u64>,
+) -> Result<()> {
     let mut config = ServeConfig::load(config_path)?;
     if let Some(addr) = listen {
         config.listen = addr;
+    }
+    if let Some(bytes) = golden_cache {
+        config.golden_cache = bytes;
     }
     run_config(config)
 }
@@ -251,11 +258,13 @@ pub(crate) fn run_state(
     dir: &Path,
     listen: Option<SocketAddr>,
     tftp: Option<SocketAddr>,
+    golden_cache: Option<u64>,
 ) -> Result<()> {
     let dir = StateDir::new(dir);
     dir.create()?;
     let listen = listen.unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 3260)));
-    let config = dir.load()?.serve_config(&dir, listen)?;
+    let mut config = dir.load()?.serve_config(&dir, listen)?;
+    config.golden_cache = golden_cache.unwrap_or(0);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

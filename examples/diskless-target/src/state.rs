@@ -497,6 +497,7 @@ impl State {
         let config = ServeConfig {
             listen,
             golden: self.golden.as_deref().map(|g| dir.resolve(g)),
+            golden_cache: 0,
             clients,
         };
         config.check_isolation()?;
