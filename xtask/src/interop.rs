@@ -112,6 +112,11 @@ pub(crate) const STEPS: &[InteropStep] = &[
         body: crate::target_checks::ipxe,
     },
     InteropStep {
+        name: "interop-deploy",
+        peers: QEMU_BOOT_PEERS,
+        body: crate::deploy_boot::step,
+    },
+    InteropStep {
         name: "interop-acl",
         peers: &[
             program("iscsi-inq", "libiscsi-bin"),

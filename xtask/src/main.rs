@@ -5,6 +5,7 @@
 
 mod bench;
 mod capture;
+mod deploy_boot;
 mod fuzz;
 mod interop;
 mod lab;

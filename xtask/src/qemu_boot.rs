@@ -76,21 +76,33 @@ pub(crate) fn script(spec: &BootSpec) -> String {
     s
 }
 
+/// Where a guest's iPXE gets its first script from.
+#[derive(Debug, Clone, Copy)]
+enum Source<'a> {
+    /// [`script`] of the spec, served by QEMU's own TFTP from `work/<name>/`.
+    Script,
+    /// This boot file URL in QEMU's DHCP reply (e.g. `tftp://10.0.2.2:PORT/boot.ipxe`); no QEMU TFTP.
+    Url(&'a str),
+}
+
 /// Starts QEMU for `spec` in `work/<name>/`.
-fn start(spec: &BootSpec, work: &Path) -> Result<(Daemon, PathBuf)> {
+fn start(spec: &BootSpec, work: &Path, source: Source<'_>) -> Result<(Daemon, PathBuf)> {
     let dir = work.join(&spec.name);
     fs::create_dir_all(&dir)?;
-    fs::write(dir.join("boot.ipxe"), script(spec))?;
+    let netdev = match source {
+        Source::Script => {
+            fs::write(dir.join("boot.ipxe"), script(spec))?;
+            format!("user,id=n0,tftp={},bootfile=boot.ipxe", dir.display())
+        }
+        Source::Url(url) => format!("user,id=n0,bootfile={url}"),
+    };
     let serial = dir.join("serial.log");
     let mut command = Command::new("qemu-system-x86_64");
     command
         .args(["-nographic", "-no-reboot", "-m", "128"])
         .args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"])
         .arg("-netdev")
-        .arg(format!(
-            "user,id=n0,tftp={},bootfile=boot.ipxe",
-            dir.display()
-        ))
+        .arg(netdev)
         .arg("-device")
         .arg(format!("e1000,netdev=n0,mac={}", spec.mac))
         .args(["-boot", "n", "-serial", "stdio", "-monitor", "none"])
@@ -104,15 +116,37 @@ fn start(spec: &BootSpec, work: &Path) -> Result<(Daemon, PathBuf)> {
     Ok((daemon, serial))
 }
 
-/// Boots every spec at once and waits for all of them.
+/// Boots every spec at once, each with its own [`script`] from QEMU's TFTP, and waits for all of them.
 pub(crate) fn boot_all(specs: &[BootSpec], work: &Path) -> Result<Vec<BootResult>> {
+    boot(specs, work, Source::Script)
+}
+
+/// Boots every spec at once, each iPXE fetching `url` (the DHCP boot file, e.g. a TFTP server's
+/// dispatcher script) instead of a script written here, and waits for all of them. Only the specs' names,
+/// MACs and timeouts are used; the script decides what is sanbooted.
+pub(crate) fn boot_all_from_url(
+    specs: &[BootSpec],
+    work: &Path,
+    url: &str,
+) -> Result<Vec<BootResult>> {
+    boot(specs, work, Source::Url(url))
+}
+
+/// Starts every spec, then waits until each has exited, failed or timed out.
+fn boot(specs: &[BootSpec], work: &Path, source: Source<'_>) -> Result<Vec<BootResult>> {
     let mut running = Vec::new();
     for spec in specs {
-        eprintln!(
-            "xtask: booting {} ({} as {}, MAC {}) from iscsi:127.0.0.1:{}:{}",
-            spec.name, spec.target_iqn, spec.initiator, spec.mac, spec.port, spec.lun
-        );
-        running.push((spec.clone(), start(spec, work)?, Instant::now()));
+        match source {
+            Source::Script => eprintln!(
+                "xtask: booting {} ({} as {}, MAC {}) from iscsi:127.0.0.1:{}:{}",
+                spec.name, spec.target_iqn, spec.initiator, spec.mac, spec.port, spec.lun
+            ),
+            Source::Url(url) => eprintln!(
+                "xtask: booting {} (MAC {}, expecting {} as {}) from {url}",
+                spec.name, spec.mac, spec.target_iqn, spec.initiator
+            ),
+        }
+        running.push((spec.clone(), start(spec, work, source)?, Instant::now()));
     }
     let mut results: Vec<Option<BootResult>> = specs.iter().map(|_| None).collect();
     while results.iter().any(Option::is_none) {
@@ -186,6 +220,7 @@ pub(crate) fn interesting_lines(serial: &str) -> String {
                 "permitted",
                 "rror",
                 "Boot",
+                ".ipxe",
             ]
             .iter()
             .any(|w| l.contains(w))
