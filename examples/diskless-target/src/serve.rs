@@ -330,6 +330,12 @@ async fn serve(config: ServeConfig, following: Option<Following>) -> Result<()> 
         run_dir,
         next_connection: AtomicU64::new(1),
     });
+    // The handlers exist before the port is open, so a signal sent as soon as the server accepts
+    // connections stops it cleanly.
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut sigterm = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut sigint = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    let mut sighup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
@@ -348,10 +354,6 @@ async fn serve(config: ServeConfig, following: Option<Following>) -> Result<()> 
     }
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut connections = tokio::task::JoinSet::new();
-    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .context("installing the SIGTERM handler")?;
-    let mut sighup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-        .context("installing the SIGHUP handler")?;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut loaded = following.as_ref().and_then(|f| stamp(&f.dir.state_file()));
@@ -398,7 +400,7 @@ async fn serve(config: ServeConfig, following: Option<Following>) -> Result<()> 
                 }
             }
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
-            _ = tokio::signal::ctrl_c() => break,
+            _ = sigint.recv() => break,
             _ = sigterm.recv() => break,
             _ = tick.tick(), if following.is_some() => {}
             _ = sighup.recv() => changed = true,

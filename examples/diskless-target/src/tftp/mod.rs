@@ -54,18 +54,23 @@ pub(crate) fn run(args: TftpArgs) -> Result<ExitCode> {
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
     runtime.block_on(async {
+        // The handlers exist before the "serving" line, so a signal sent as soon as the server
+        // says it is up stops it cleanly.
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut sigterm =
+            signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+        let mut sigint =
+            signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
         let server = Server::bind(&args.root, args.listen, config).await?;
         eprintln!(
             "diskless-target: tftp: serving {} on {} (read-only)",
             args.root.display(),
             server.local_addr()?
         );
-        let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .context("installing the SIGTERM handler")?;
         server
             .run(async move {
                 tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
+                    _ = sigint.recv() => {}
                     _ = sigterm.recv() => {}
                 }
             })
