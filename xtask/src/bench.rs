@@ -12,7 +12,7 @@
 
 use std::fmt::Write as _;
 use std::fs;
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
@@ -60,22 +60,8 @@ const LOADS: &[Load] = &[
 
 /// Runs a load generator and returns its combined output.
 fn output(program: &str, args: &[&str]) -> Result<String> {
-    let out = Command::new("timeout")
-        .arg("120")
-        .arg(program)
-        .args(args)
-        .output()
-        .with_context(|| format!("running {program}"))?;
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    ensure!(
-        out.status.success(),
-        "{program} {} failed:\n{text}",
-        args.join(" ")
-    );
+    let (ok, text) = crate::report::output_within(120, program, args)?;
+    ensure!(ok, "{program} {} failed:\n{text}", args.join(" "));
     Ok(text)
 }
 

@@ -134,3 +134,24 @@ impl Report {
 fn one_line(message: &str) -> String {
     message.split_whitespace().collect::<Vec<_>>().join(" ")
 }
+
+/// Runs `program ARGS` under `timeout SECS`; returns whether it succeeded and its stdout followed by
+/// its stderr.
+pub(crate) fn output_within(
+    secs: u32,
+    program: &str,
+    args: &[&str],
+) -> anyhow::Result<(bool, String)> {
+    let out = std::process::Command::new("timeout")
+        .arg(secs.to_string())
+        .arg(program)
+        .args(args)
+        .output()
+        .with_context(|| format!("running {program}"))?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok((out.status.success(), text))
+}

@@ -238,18 +238,7 @@ fn hex(bytes: &[u8]) -> String {
 
 /// Runs a libiscsi tool; returns (success, stdout + stderr).
 fn libiscsi(program: &str, args: &[&str]) -> Result<(bool, String)> {
-    let out = Command::new("timeout")
-        .arg("30")
-        .arg(program)
-        .args(args)
-        .output()
-        .with_context(|| format!("running {program}"))?;
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Ok((out.status.success(), text))
+    crate::report::output_within(30, program, args)
 }
 
 /// `interop-acl`: only the assigned initiator with the right CHAP secret logs in, and discovery shows an
