@@ -151,6 +151,7 @@ pub(crate) fn bench_command(ctx: &Ctx) -> Result<ExitCode> {
         iqn: "iqn.2026-11.test.bench:disk".into(),
         initiators: vec![PERF_INITIATOR.into(), "iqn.2008-11.org.linux-kvm".into()],
         chap: None,
+        mutual_chap: None,
         lun: Lun {
             path,
             file,

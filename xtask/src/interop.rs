@@ -117,6 +117,11 @@ pub(crate) const STEPS: &[InteropStep] = &[
         body: crate::deploy_boot::step,
     },
     InteropStep {
+        name: "interop-ipxe-scripts",
+        peers: QEMU_BOOT_PEERS,
+        body: crate::script_boots::step,
+    },
+    InteropStep {
         name: "interop-acl",
         peers: &[
             program("iscsi-inq", "libiscsi-bin"),

@@ -197,6 +197,9 @@ pub(crate) struct TargetNode {
     pub(crate) initiators: Vec<String>,
     /// One-way CHAP, when required.
     pub(crate) chap: Option<Chap>,
+    /// The credentials the target proves when the initiator asks for mutual CHAP (ours only; needs
+    /// `chap`).
+    pub(crate) mutual_chap: Option<Chap>,
     /// The data LUN (served as [`Server::data_lun`]).
     pub(crate) lun: Lun,
 }
@@ -370,6 +373,14 @@ pub(crate) fn render_config(port: u16, setup: &Setup) -> String {
                 toml_str(&chap.secret)
             );
         }
+        if let Some(chap) = &target.mutual_chap {
+            let _ = writeln!(
+                out,
+                "mutual_chap = {{ user = {}, secret = {} }}",
+                toml_str(&chap.user),
+                toml_str(&chap.secret)
+            );
+        }
         let _ = writeln!(out, "[[client.lun]]");
         let _ = writeln!(out, "id = 0");
         let _ = writeln!(
@@ -483,6 +494,11 @@ fn start_tgt(work: &Path, port: u16, setup: &Setup) -> Result<Daemon> {
             "tgt serves raw files only ({})",
             target.lun.path.display()
         );
+        ensure!(
+            target.mutual_chap.is_none(),
+            "mutual CHAP is not set up for tgt here ({})",
+            target.iqn
+        );
         let path = target.lun.path.display().to_string();
         tgtadm(&[
             "--op",
@@ -557,6 +573,10 @@ mod tests {
                     user: "u\"x".into(),
                     secret: "s\\y".into(),
                 }),
+                mutual_chap: Some(Chap {
+                    user: "t".into(),
+                    secret: "0123456789ab".into(),
+                }),
                 lun: Lun {
                     path: "/d/c1.vhd".into(),
                     file: LunFile::Vhd,
@@ -569,6 +589,7 @@ mod tests {
         assert!(text.contains("golden = \"/g/golden.vhd\""));
         assert!(text.contains("initiators = [\"iqn.a\", \"iqn.b\"]"));
         assert!(text.contains("chap = { user = \"u\\\"x\", secret = \"s\\\\y\" }"));
+        assert!(text.contains("mutual_chap = { user = \"t\", secret = \"0123456789ab\" }"));
         assert!(text.contains("kind = \"vhd\""));
         assert!(!text.contains("read_only"));
     }

@@ -12,6 +12,7 @@ mod lab;
 mod probe;
 mod qemu_boot;
 mod report;
+mod script_boots;
 mod suite;
 mod target_checks;
 mod testcu;

@@ -83,6 +83,8 @@ enum Source<'a> {
     Script,
     /// This boot file URL in QEMU's DHCP reply (e.g. `tftp://10.0.2.2:PORT/boot.ipxe`); no QEMU TFTP.
     Url(&'a str),
+    /// This script text, served by QEMU's own TFTP from `work/<name>/`.
+    Text(&'a str),
 }
 
 /// Starts QEMU for `spec` in `work/<name>/`.
@@ -92,6 +94,10 @@ fn start(spec: &BootSpec, work: &Path, source: Source<'_>) -> Result<(Daemon, Pa
     let netdev = match source {
         Source::Script => {
             fs::write(dir.join("boot.ipxe"), script(spec))?;
+            format!("user,id=n0,tftp={},bootfile=boot.ipxe", dir.display())
+        }
+        Source::Text(text) => {
+            fs::write(dir.join("boot.ipxe"), text)?;
             format!("user,id=n0,tftp={},bootfile=boot.ipxe", dir.display())
         }
         Source::Url(url) => format!("user,id=n0,bootfile={url}"),
@@ -118,7 +124,18 @@ fn start(spec: &BootSpec, work: &Path, source: Source<'_>) -> Result<(Daemon, Pa
 
 /// Boots every spec at once, each with its own [`script`] from QEMU's TFTP, and waits for all of them.
 pub(crate) fn boot_all(specs: &[BootSpec], work: &Path) -> Result<Vec<BootResult>> {
-    boot(specs, work, Source::Script)
+    boot(specs, work, |_| Source::Script)
+}
+
+/// Boots every spec at once, each with its own given script text (`scripts[i]` for `specs[i]`) from
+/// QEMU's TFTP, and waits for all of them. The spec's target fields are then only descriptive.
+pub(crate) fn boot_all_scripts(
+    specs: &[BootSpec],
+    scripts: &[String],
+    work: &Path,
+) -> Result<Vec<BootResult>> {
+    anyhow::ensure!(specs.len() == scripts.len(), "one script per boot");
+    boot(specs, work, |i| Source::Text(&scripts[i]))
 }
 
 /// Boots every spec at once, each iPXE fetching `url` (the DHCP boot file, e.g. a TFTP server's
@@ -129,13 +146,18 @@ pub(crate) fn boot_all_from_url(
     work: &Path,
     url: &str,
 ) -> Result<Vec<BootResult>> {
-    boot(specs, work, Source::Url(url))
+    boot(specs, work, |_| Source::Url(url))
 }
 
 /// Starts every spec, then waits until each has exited, failed or timed out.
-fn boot(specs: &[BootSpec], work: &Path, source: Source<'_>) -> Result<Vec<BootResult>> {
+fn boot<'a>(
+    specs: &[BootSpec],
+    work: &Path,
+    source_of: impl Fn(usize) -> Source<'a>,
+) -> Result<Vec<BootResult>> {
     let mut running = Vec::new();
-    for spec in specs {
+    for (i, spec) in specs.iter().enumerate() {
+        let source = source_of(i);
         match source {
             Source::Script => eprintln!(
                 "xtask: booting {} ({} as {}, MAC {}) from iscsi:127.0.0.1:{}:{}",
@@ -144,6 +166,10 @@ fn boot(specs: &[BootSpec], work: &Path, source: Source<'_>) -> Result<Vec<BootR
             Source::Url(url) => eprintln!(
                 "xtask: booting {} (MAC {}, expecting {} as {}) from {url}",
                 spec.name, spec.mac, spec.target_iqn, spec.initiator
+            ),
+            Source::Text(_) => eprintln!(
+                "xtask: booting {} (MAC {}) with its own script ({} as {} on port {})",
+                spec.name, spec.mac, spec.target_iqn, spec.initiator, spec.port
             ),
         }
         running.push((spec.clone(), start(spec, work, source)?, Instant::now()));

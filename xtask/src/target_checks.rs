@@ -129,6 +129,7 @@ pub(crate) fn ipxe(ctx: &Ctx) -> Result<Outcome> {
                 iqn: client.target_iqn(),
                 initiators: vec![client.initiator()],
                 chap: None,
+                mutual_chap: None,
                 lun: Lun {
                     path: child.clone(),
                     file,
@@ -270,6 +271,7 @@ pub(crate) fn acl(ctx: &Ctx) -> Result<Outcome> {
                 initiators: vec![client.initiator()],
                 // client1's target wants CHAP; client2's does not.
                 chap: (client.name == "client1").then(|| chap.clone()),
+                mutual_chap: None,
                 lun: Lun {
                     path: child.clone(),
                     file,
@@ -521,6 +523,7 @@ pub(crate) fn qemu_io_step(ctx: &Ctx) -> Result<Outcome> {
             // qemu's iSCSI driver names itself iqn.2008-11.org.linux-kvm[:<vm name>].
             initiators: vec!["iqn.2008-11.org.linux-kvm".into()],
             chap: None,
+            mutual_chap: None,
             lun: Lun {
                 path: children[0].clone(),
                 file,

@@ -279,6 +279,7 @@ fn setups(ctx: &Ctx, kind: ServerKind, work: &Path) -> Result<Vec<(&'static str,
         iqn: format!("iqn.2026-11.test.testcu:{name}"),
         initiators: TESTCU_INITIATORS.iter().map(|s| (*s).to_owned()).collect(),
         chap: None,
+        mutual_chap: None,
         lun: crate::lab::Lun {
             path,
             file,
@@ -341,6 +342,7 @@ fn read_only_run(ctx: &Ctx, work: &Path) -> Result<(Score, String)> {
             iqn: "iqn.2026-11.test.testcu:readonly".to_owned(),
             initiators: TESTCU_INITIATORS.iter().map(|s| (*s).to_owned()).collect(),
             chap: None,
+            mutual_chap: None,
             lun: crate::lab::Lun {
                 path: golden,
                 file: LunFile::Vhd,
