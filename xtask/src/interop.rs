@@ -122,6 +122,14 @@ pub(crate) const STEPS: &[InteropStep] = &[
         body: crate::script_boots::step,
     },
     InteropStep {
+        name: "interop-dhcp",
+        peers: &[
+            program("dnsmasq", "dnsmasq-base"),
+            program("dhcpd", "isc-dhcp-server"),
+        ],
+        body: crate::dhcp_snippets::step,
+    },
+    InteropStep {
         name: "interop-acl",
         peers: &[
             program("iscsi-inq", "libiscsi-bin"),

@@ -6,6 +6,7 @@
 mod bench;
 mod capture;
 mod deploy_boot;
+mod dhcp_snippets;
 mod fuzz;
 mod interop;
 mod lab;

@@ -391,7 +391,10 @@ impl DhcpConfig {
             }
         }
         for host in &self.hosts {
-            let _ = writeln!(w, "host {} {{", quoted("host name", host.name.as_str())?);
+            // dhcpd reads a host declaration's name as a bare (dotted) name, not a string:
+            // `host "pc1"` is "expecting a name for host declaration". A `HostName` is letters,
+            // digits, `-` and `.` only, so it needs no quoting.
+            let _ = writeln!(w, "host {} {{", host.name.as_str());
             let _ = writeln!(w, "  hardware ethernet {};", host.mac);
             if let Some(ip) = host.address {
                 let _ = writeln!(w, "  fixed-address {ip};");

@@ -226,11 +226,11 @@ if exists user-class and option user-class = "iPXE" {
 } else {
   filename "ipxe.efi";
 }
-host "client1" {
+host client1 {
   hardware ethernet 52:54:00:12:34:56;
   fixed-address 10.0.2.15;
 }
-host "client2" {
+host client2 {
   hardware ethernet 52:54:00:12:34:57;
   if exists user-class and option user-class = "iPXE" {
     filename "";
