@@ -31,7 +31,7 @@ const TARGET_PASSED: usize = 200;
 
 /// The fewest passes the step accepts: what this code reaches today, a ratchet that only goes
 /// up (to [`TARGET_PASSED`] and beyond). Below [`TARGET_PASSED`] the step says so.
-const FLOOR_PASSED: usize = 200;
+const FLOOR_PASSED: usize = 201;
 
 /// The README marker before the skip list.
 const SKIPS_START: &str = "<!-- testcu-skips:start -->";

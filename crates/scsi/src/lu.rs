@@ -141,11 +141,14 @@ impl LuState {
         }
     }
 
-    /// The state of `key`, created (with a POWER ON unit attention) on first sight.
+    /// The state of `key`, created on first sight with a unit attention of 29h/00h POWER ON,
+    /// RESET, OR BUS DEVICE RESET OCCURRED: the generic code, which also covers an initiator
+    /// that logs in again after a cold reset or a lost connection dropped its state (initiators
+    /// such as libiscsi retry on 29h/00h, where 29h/01h POWER ON OCCURRED would be an error).
     pub(crate) fn nexus(&mut self, key: &NexusKey) -> &mut NexusState {
         self.nexuses.entry(key.clone()).or_insert_with(|| {
             let mut n = NexusState::default();
-            n.ua.push(AscAscq::POWER_ON_OCCURRED);
+            n.ua.push(AscAscq::POWER_ON_RESET);
             n
         })
     }
