@@ -28,17 +28,17 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::fs;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::Command;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
 use xshell::Shell;
 
+use crate::lab::{Daemon, HOST, free_port};
+
 /// The only address anything listens on or connects to.
-const HOST: &str = "127.0.0.1";
 /// The target that tgtd serves.
 const TARGET_IQN: &str = "iqn.2026-11.test.fixtures:disk";
 /// tgt's target id for [`TARGET_IQN`].
@@ -409,12 +409,6 @@ impl Tools {
     }
 }
 
-/// A loopback port that was free a moment ago (tgtd binds it right after).
-fn free_port() -> Result<u16> {
-    let listener = TcpListener::bind((HOST, 0)).context("looking for a free port")?;
-    Ok(listener.local_addr()?.port())
-}
-
 /// The backing file's contents: every 4-byte big-endian word holds its own byte offset, so any
 /// block read back identifies where it came from (LBA L, word i = L * 512 + 4 * i).
 fn disk_pattern() -> Vec<u8> {
@@ -440,131 +434,6 @@ fn remove_old_fixtures(dir: &Path) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// How a [`Daemon`] is asked to finish before it is killed.
-enum Stop {
-    /// Send this signal with `kill` (tshark flushes its file and exits on `INT`).
-    Signal(&'static str),
-    /// The process runs under the [`WATCHDOG`] shell, which SIGKILLs it when its stdin (this
-    /// pipe) reaches end of file: closing our end stops it, and so does this process's death
-    /// (Ctrl-C, SIGKILL), when no `Drop` runs. For tgtd, which ignores SIGINT and SIGTERM.
-    Watchdog(Option<ChildStdin>),
-}
-
-/// `sh -c WATCHDOG sh PROGRAM ARGS...`: runs the program in the background, kills it at end of
-/// file on stdin, and exits with its status when it exits. Signals from the terminal are
-/// ignored, so that a Ctrl-C meant for the xtask reaches the program through the closed pipe.
-const WATCHDOG: &str = r#"trap '' INT HUP TERM
-exec 3<&0
-"$@" </dev/null 3<&- &
-pid=$!
-{ read -r _ <&3; kill -KILL "$pid" 2>/dev/null; } &
-wait "$pid""#;
-
-/// A background process, stopped when the guard is dropped (on error paths too).
-struct Daemon {
-    name: &'static str,
-    child: Child,
-    log: PathBuf,
-    stop: Stop,
-}
-
-impl Daemon {
-    /// Starts `command` with stdout/stderr going to `log` (for a [`Stop::Watchdog`], `command`
-    /// must be a [`watchdog`] command; its stdin becomes the pipe).
-    fn spawn(
-        name: &'static str,
-        mut command: Command,
-        log: PathBuf,
-        mut stop: Stop,
-    ) -> Result<Self> {
-        let out = fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
-        let stdin = match stop {
-            Stop::Signal(_) => Stdio::null(),
-            Stop::Watchdog(_) => Stdio::piped(),
-        };
-        command.stdin(stdin).stdout(out.try_clone()?).stderr(out);
-        let mut child = command
-            .spawn()
-            .with_context(|| format!("starting {name}"))?;
-        if let Stop::Watchdog(pipe) = &mut stop {
-            *pipe = child.stdin.take();
-        }
-        Ok(Self {
-            name,
-            child,
-            log,
-            stop,
-        })
-    }
-
-    /// Fails, showing the log, if the process has exited.
-    fn ensure_running(&mut self) -> Result<()> {
-        if let Some(status) = self.child.try_wait()? {
-            bail!(
-                "{} exited unexpectedly ({status}); its output:\n{}",
-                self.name,
-                self.log_text()
-            );
-        }
-        Ok(())
-    }
-
-    fn log_text(&self) -> String {
-        fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Asks the process to finish (see [`Stop`]), gives it up to `grace` to exit, then kills it.
-    fn stop(&mut self, grace: Duration) -> Result<()> {
-        if self.child.try_wait()?.is_some() {
-            return Ok(());
-        }
-        let asked = match &mut self.stop {
-            Stop::Signal(signal) => {
-                let pid = self.child.id().to_string();
-                let sent = Command::new("kill")
-                    .args([&format!("-{signal}"), pid.as_str()])
-                    .status();
-                sent.is_ok_and(|s| s.success())
-            }
-            // Closing the pipe is the request.
-            Stop::Watchdog(pipe) => pipe.take().is_some(),
-        };
-        if asked {
-            let deadline = Instant::now() + grace;
-            while Instant::now() < deadline {
-                if self.child.try_wait()?.is_some() {
-                    return Ok(());
-                }
-                sleep(Duration::from_millis(50));
-            }
-            eprintln!(
-                "capture-fixtures: {} did not stop in {grace:?}; killing it",
-                self.name
-            );
-        }
-        self.child
-            .kill()
-            .with_context(|| format!("killing {}", self.name))?;
-        self.child.wait()?;
-        Ok(())
-    }
-}
-
-/// A command that runs `program` under the [`WATCHDOG`] shell.
-fn watchdog(program: &Path) -> Command {
-    let mut command = Command::new("sh");
-    command.args(["-c", WATCHDOG, "sh"]).arg(program);
-    command
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        if let Err(err) = self.stop(Duration::from_secs(5)) {
-            eprintln!("capture-fixtures: stopping {}: {err:#}", self.name);
-        }
-    }
 }
 
 /// What the capture needs to know while it runs.
@@ -604,12 +473,19 @@ impl Lab<'_> {
 
     /// Starts tgtd and sets up the target, LUN and ACL.
     fn start_tgtd(&self, disk: &Path) -> Result<Daemon> {
-        let mut command = watchdog(self.tools.path("tgtd"));
-        command.env("TGT_IPC_SOCKET", self.ipc_socket());
-        command.args(["-f", "-C", CONTROL_PORT, "--iscsi"]);
-        command.arg(format!("portal={}", self.portal()));
+        // tgtd ignores SIGINT and SIGTERM: it runs under the watchdog shell, through `env` for
+        // its control socket's path.
+        let args = [
+            format!("TGT_IPC_SOCKET={}", self.ipc_socket().display()),
+            self.tools.path("tgtd").display().to_string(),
+            "-f".into(),
+            "-C".into(),
+            CONTROL_PORT.into(),
+            "--iscsi".into(),
+            format!("portal={}", self.portal()),
+        ];
         let log = self.work.join("tgtd.log");
-        let mut tgtd = Daemon::spawn("tgtd", command, log, Stop::Watchdog(None))?;
+        let mut tgtd = Daemon::spawn_watched("tgtd", "env", &args, log)?;
 
         // Ready once its control socket answers.
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -706,7 +582,7 @@ impl Lab<'_> {
         ]);
         command.arg(pcap);
         let log = pcap.with_extension("tshark.log");
-        let mut tshark = Daemon::spawn("tshark", command, log, Stop::Signal("INT"))?;
+        let mut tshark = Daemon::spawn("tshark", command, log, "INT")?;
         // dumpcap writes the file header once the interface is open and the filter is set.
         let deadline = Instant::now() + Duration::from_secs(15);
         while fs::metadata(pcap).map_or(true, |m| m.len() == 0) {

@@ -70,7 +70,12 @@ impl Daemon {
     }
 
     /// Starts `program ARGS` under the watchdog shell (for programs that ignore signals).
-    fn spawn_watched(name: &str, program: &str, args: &[String], log: PathBuf) -> Result<Self> {
+    pub(crate) fn spawn_watched(
+        name: &str,
+        program: &str,
+        args: &[String],
+        log: PathBuf,
+    ) -> Result<Self> {
         let mut command = Command::new("sh");
         command.args(["-c", WATCHDOG, "sh", program]).args(args);
         Self::spawn_with(name, command, log, Stop::Watchdog(None))
