@@ -119,6 +119,8 @@ pub struct Connection {
     events: VecDeque<Event>,
     closing: Option<CloseReason>,
     close_reported: bool,
+    /// A successful Logout Response, queued when its [`Event::LoggedOut`] is polled.
+    logout_response: Option<Pdu>,
     stat_sn: SerialNumber,
     timer: Timer,
 }
@@ -218,6 +220,7 @@ impl Connection {
             events: VecDeque::new(),
             closing: None,
             close_reported: false,
+            logout_response: None,
             stat_sn,
             timer: Timer::default(),
         }
@@ -307,6 +310,11 @@ impl Connection {
     /// taken with [`Connection::poll_transmit`].
     pub fn poll_event(&mut self) -> Option<Event> {
         if let Some(e) = self.events.pop_front() {
+            if matches!(e, Event::LoggedOut { .. })
+                && let Some(response) = self.logout_response.take()
+            {
+                self.queue(response, true);
+            }
             return Some(e);
         }
         match self.closing {
@@ -1365,20 +1373,23 @@ impl Connection {
                 return;
             }
         };
-        self.queue(
-            Pdu::LogoutResponse(LogoutResponse {
-                response,
-                itt: l.itt,
-                stat_sn: SerialNumber(0),
-                exp_cmd_sn: SerialNumber(0),
-                max_cmd_sn: SerialNumber(0),
-                time2wait: 0,
-                time2retain: 0,
-            }),
-            true,
-        );
+        let pdu = Pdu::LogoutResponse(LogoutResponse {
+            response,
+            itt: l.itt,
+            stat_sn: SerialNumber(0),
+            exp_cmd_sn: SerialNumber(0),
+            max_cmd_sn: SerialNumber(0),
+            time2wait: 0,
+            time2retain: 0,
+        });
         if response == LogoutResult::Success {
+            // The response waits for the driver to see the nexus end (see Event::LoggedOut).
+            self.events
+                .push_back(Event::LoggedOut { session: s.info.id });
+            self.logout_response = Some(pdu);
             self.close(CloseReason::Logout);
+        } else {
+            self.queue(pdu, true);
         }
     }
 }

@@ -23,6 +23,17 @@ pub enum Event {
     /// (their completions will be ignored); tell the SCSI layer, then call
     /// [`Connection::complete_task_management`](crate::Connection::complete_task_management).
     TaskManagement(TaskManagement),
+    /// The initiator logged the session out (RFC 7143 §11.14): its I_T nexus ends here. Release
+    /// what the SCSI layer holds for it (SPC-2 reservations, unit attentions) while handling this
+    /// event: the Logout Response is handed to
+    /// [`Connection::poll_transmit`](crate::Connection::poll_transmit) only once this event was
+    /// polled, so that an initiator that has its response finds the nexus gone (libiscsi's
+    /// suite takes a reservation on a second session, logs it out and at once expects the
+    /// reservation released on the first). [`Event::Close`] follows the response.
+    LoggedOut {
+        /// The session that ended.
+        session: SessionId,
+    },
     /// The connection is over: close the socket. Every PDU queued before this event was
     /// already returned by [`Connection::poll_transmit`](crate::Connection::poll_transmit).
     Close {
@@ -164,6 +175,8 @@ pub enum CloseReason {
     Timeout,
     /// The driver called [`Connection::shutdown`](crate::Connection::shutdown).
     Shutdown,
-    /// A TARGET COLD RESET was answered.
+    /// A TARGET COLD RESET was answered. RFC 7143 §11.5.1 has the target drop every connection
+    /// of every session to it, not only this one: the driver closes the others (with
+    /// [`Connection::shutdown`](crate::Connection::shutdown)), since each engine sees one connection.
     ColdReset,
 }

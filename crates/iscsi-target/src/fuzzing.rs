@@ -167,7 +167,7 @@ impl Harness {
                         self.closed = true;
                         self.input.clear();
                     }
-                    Event::LoggedIn { .. } => {}
+                    Event::LoggedIn { .. } | Event::LoggedOut { .. } => {}
                 }
             }
             // Backpressure may have left whole PDUs in the input.

@@ -594,6 +594,19 @@ fn logout_answers_then_closes() {
     };
     assert_eq!(r.response, LogoutResult::Success);
     assert_eq!(pair.closed, Some(CloseReason::Logout));
+    let events = pair.take_events();
+    assert!(
+        matches!(
+            events.as_slice(),
+            [
+                Event::LoggedOut { .. },
+                Event::Close {
+                    reason: CloseReason::Logout
+                }
+            ]
+        ),
+        "{events:?}"
+    );
     // Nothing more is consumed.
     let cmd = pair.command(&read10(1), 512, true, false, Bytes::new(), true);
     let bytes = Pdu::ScsiCommand(cmd).to_bytes(Digests::NONE).unwrap();
@@ -601,6 +614,33 @@ fn logout_answers_then_closes() {
     pair.target.handle_bytes(&mut input);
     assert_eq!(input.len(), bytes.len());
     assert!(pair.target.poll_event().is_none());
+}
+
+#[test]
+fn the_logout_response_waits_until_the_driver_saw_the_nexus_end() {
+    let mut pair = Pair::new(config(None, None));
+    let session = pair.login_normal(CLIENT, TARGET, "").id;
+    let itt = pair.itt();
+    let logout = Pdu::LogoutRequest(LogoutRequest {
+        immediate: true,
+        reason: LogoutReason::CloseSession,
+        itt,
+        cid: Cid(1),
+        cmd_sn: pair.cmd_sn,
+        exp_stat_sn: SerialNumber(0),
+    });
+    let bytes = logout.to_bytes(Digests::NONE).unwrap();
+    let mut input = bytes::BytesMut::from(&bytes[..]);
+    pair.target.handle_bytes(&mut input);
+    // The response is held back until the driver has polled the event that ends the nexus.
+    assert!(pair.target.poll_transmit().is_none());
+    assert_eq!(pair.target.poll_event(), Some(Event::LoggedOut { session }));
+    let answers = pair.drain();
+    let [Pdu::LogoutResponse(r)] = answers.as_slice() else {
+        panic!("{answers:?}")
+    };
+    assert_eq!(r.response, LogoutResult::Success);
+    assert_eq!(pair.closed, Some(CloseReason::Logout));
 }
 
 #[test]

@@ -6,6 +6,22 @@
 //! golden = "golden.vhd"            # optional; opened once, read-only, shared by every child
 //! golden_cache = "1G"              # optional; memory for the golden image's data (default none)
 //!
+//! [session]                      # optional; iSCSI session limits, RFC 7143 §13 (defaults shown)
+//! max_recv_data_segment_length = 262144  # bytes the target takes in one PDU's data segment
+//! max_burst_length = 1048576       # largest MaxBurstLength accepted
+//! first_burst_length = 262144      # largest FirstBurstLength accepted (not above max_burst_length)
+//! immediate_data = true            # offer ImmediateData=Yes
+//! initial_r2t = false              # offer InitialR2T=No (unsolicited Data-Out allowed)
+//! max_outstanding_r2t = 8
+//! header_digest = true             # allow CRC32C header digests when the initiator asks
+//! data_digest = true               # allow CRC32C data digests when the initiator asks
+//! default_time2wait = 2            # seconds
+//! default_time2retain = 0          # seconds (ErrorRecoveryLevel 0: nothing to retain)
+//! command_window = 128             # commands queued or running per session
+//! max_write_length = 16777216      # largest single write the target buffers, in bytes
+//! nop_in_interval = 0              # seconds without input before a NOP-In ping (0: never)
+//! response_timeout = 30            # seconds for a ping or a login to be answered (0: never)
+//!
 //! [[client]]
 //! name = "client1"
 //! target = "iqn.2026-11.org.example:client1"
@@ -19,6 +35,11 @@
 //! read_only = false                # default false
 //! ```
 //!
+//! `nop_in_interval` stays 0 by default because iPXE does not answer NOP-In pings: with pings on,
+//! an iPXE session idle for longer than `nop_in_interval + response_timeout` (a boot menu, or after
+//! the OS's own initiator has taken over) is closed by the target. Set it when the initiators are
+//! operating systems' (Windows, open-iscsi), to find dead clients sooner than TCP does.
+//!
 //! Errors name the file, the key and the problem. A config that would let one client write
 //! another's disk or the golden image is refused: a writable LUN must not be the golden image
 //! (or any file served to another LUN), and no file is served writable twice.
@@ -29,6 +50,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use iscsi_pdu::IscsiName;
+use iscsi_target::Limits;
 use serde::Deserialize;
 
 /// The default listening address (all interfaces, the iSCSI port).
@@ -41,8 +63,29 @@ struct RawConfig {
     listen: Option<String>,
     golden: Option<PathBuf>,
     golden_cache: Option<String>,
+    session: Option<RawSession>,
     #[serde(default)]
     client: Vec<RawClient>,
+}
+
+/// The `[session]` table: every key optional, defaults from [`Limits::default`].
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSession {
+    max_recv_data_segment_length: Option<u32>,
+    max_burst_length: Option<u32>,
+    first_burst_length: Option<u32>,
+    immediate_data: Option<bool>,
+    initial_r2t: Option<bool>,
+    max_outstanding_r2t: Option<u16>,
+    header_digest: Option<bool>,
+    data_digest: Option<bool>,
+    default_time2wait: Option<u16>,
+    default_time2retain: Option<u16>,
+    command_window: Option<u32>,
+    max_write_length: Option<u32>,
+    nop_in_interval: Option<u32>,
+    response_timeout: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -144,6 +187,8 @@ pub(crate) struct ServeConfig {
     pub(crate) golden: Option<PathBuf>,
     /// Bytes of memory for caching the golden image's data, shared by every client (0: none).
     pub(crate) golden_cache: u64,
+    /// The iSCSI session limits (the `[session]` table).
+    pub(crate) limits: Limits,
     /// The clients.
     pub(crate) clients: Vec<ClientConfig>,
 }
@@ -256,6 +301,7 @@ impl ServeConfig {
             listen,
             golden,
             golden_cache,
+            limits: session_limits(raw.session.unwrap_or_default())?,
             clients,
         };
         config.check_isolation()?;
@@ -292,6 +338,56 @@ impl ServeConfig {
         }
         Ok(())
     }
+}
+
+/// The `[session]` table as engine limits. Each key is checked alone against the defaults, so that
+/// an error names its key.
+fn session_limits(raw: RawSession) -> Result<Limits> {
+    let mut limits = Limits::default();
+    let mut set = |key: &str, present: bool, apply: &dyn Fn(&mut Limits)| -> Result<()> {
+        if !present {
+            return Ok(());
+        }
+        let mut alone = Limits::default();
+        apply(&mut alone);
+        alone
+            .validate()
+            .map_err(|e| anyhow::anyhow!("key `session.{key}`: {e}"))?;
+        apply(&mut limits);
+        Ok(())
+    };
+    macro_rules! key {
+        ($name:ident, $field:ident) => {
+            set(stringify!($name), raw.$name.is_some(), &|l: &mut Limits| {
+                if let Some(v) = raw.$name {
+                    l.$field = v;
+                }
+            })?
+        };
+    }
+    key!(max_recv_data_segment_length, max_recv_data_segment_length);
+    key!(max_burst_length, max_burst_length);
+    key!(first_burst_length, first_burst_length);
+    key!(immediate_data, immediate_data);
+    key!(initial_r2t, initial_r2t);
+    key!(max_outstanding_r2t, max_outstanding_r2t);
+    key!(header_digest, allow_header_digest);
+    key!(data_digest, allow_data_digest);
+    key!(default_time2wait, default_time2wait);
+    key!(default_time2retain, default_time2retain);
+    key!(command_window, command_window);
+    key!(max_write_length, max_write_length);
+    key!(nop_in_interval, nop_in_interval_secs);
+    key!(response_timeout, response_timeout_secs);
+    if limits.first_burst_length > limits.max_burst_length {
+        bail!(
+            "key `session.first_burst_length` ({}) is above `session.max_burst_length` ({}): \
+             RFC 7143 §13.14 caps FirstBurstLength at MaxBurstLength",
+            limits.first_burst_length,
+            limits.max_burst_length
+        );
+    }
+    Ok(limits)
 }
 
 /// Checks one CHAP table.
@@ -378,6 +474,11 @@ read_only = true
         assert_eq!(c.listen, DEFAULT_LISTEN.parse().unwrap());
     }
 
+    /// `GOOD` with a `[session]` table of `keys` (before the clients, after the top-level keys).
+    fn with_session(keys: &str) -> String {
+        GOOD.replacen("[[client]]", &format!("[session]\n{keys}[[client]]"), 1)
+    }
+
     fn err(text: &str) -> String {
         format!("{:#}", parse(text).unwrap_err())
     }
@@ -431,11 +532,44 @@ read_only = true
                 "unknown field",
             ),
             ("".to_string(), "no [[client]]"),
+            (
+                with_session("max_burst_length = 100\n"),
+                "key `session.max_burst_length`: ",
+            ),
+            (
+                with_session("command_window = 0\n"),
+                "key `session.command_window`: ",
+            ),
+            (
+                with_session("first_burst_length = 2097152\n"),
+                "is above `session.max_burst_length`",
+            ),
+            (with_session("nop_interval = 5\n"), "unknown field"),
         ];
         for (text, want) in cases {
             let got = err(&text);
             assert!(got.contains(want), "want `{want}` in: {got}");
         }
+    }
+
+    #[test]
+    fn the_session_table_sets_the_engine_limits() {
+        assert_eq!(parse(GOOD).unwrap().limits, Limits::default());
+        let c = parse(&with_session(
+            "nop_in_interval = 15\nresponse_timeout = 5\nheader_digest = false\n\
+             max_burst_length = 262144\nfirst_burst_length = 65536\n",
+        ))
+        .unwrap();
+        assert_eq!(c.limits.nop_in_interval_secs, 15);
+        assert_eq!(c.limits.response_timeout_secs, 5);
+        assert!(!c.limits.allow_header_digest);
+        assert!(c.limits.allow_data_digest);
+        assert_eq!(c.limits.max_burst_length, 262_144);
+        assert_eq!(c.limits.first_burst_length, 65_536);
+        assert_eq!(
+            c.limits.max_recv_data_segment_length,
+            Limits::default().max_recv_data_segment_length
+        );
     }
 
     #[test]

@@ -187,6 +187,7 @@ pub(crate) fn prepare(dir: &Path, listen: SocketAddr, count: u8) -> Result<Prepa
         golden: Some(golden),
         // The whole golden image fits: every client's reads of it come from memory.
         golden_cache: GOLDEN_SIZE,
+        limits: iscsi_target::Limits::default(),
         clients: configs,
     };
     Ok(Prepared {

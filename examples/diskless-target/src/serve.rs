@@ -189,6 +189,7 @@ impl Builder {
         let engine = TargetConfig {
             portals: vec![config.listen.to_string()],
             targets: nodes,
+            limits: config.limits,
             ..TargetConfig::default()
         };
         engine
@@ -559,6 +560,7 @@ async fn connection(
     let mut work_tx: Option<mpsc::UnboundedSender<Work>> = None;
     let mut worker_handle = None;
     let mut session: Option<(SessionId, Nexus)> = None;
+    let mut write_error: Option<std::io::Error> = None;
     let mut closing = false;
     let mut stopping = *stop.borrow();
     if stopping {
@@ -645,8 +647,22 @@ async fn connection(
                         let _ = conn.complete_task_management(tmf.id, tmf.proposed);
                     }
                 }
+                Event::LoggedOut { .. } => {
+                    // Before the Logout Response goes out (the engine hands it over now).
+                    end_session(
+                        &shared,
+                        &close_me,
+                        &mut work_tx,
+                        &mut worker_handle,
+                        &mut session,
+                    )
+                    .await;
+                }
                 Event::Close { reason } => {
                     closing = true;
+                    if reason == CloseReason::ColdReset {
+                        cold_reset(&shared, session.as_ref().map(|(id, _)| *id));
+                    }
                     if !matches!(reason, CloseReason::Logout | CloseReason::Shutdown) {
                         eprintln!(
                             "diskless-target: {}: connection closed: {reason:?}",
@@ -656,17 +672,34 @@ async fn connection(
                 }
             }
         }
-        // 2. Send what the engine queued.
-        while let Some(mut pdu) = conn.poll_transmit() {
-            socket
-                .write_all_buf(&mut pdu)
-                .await
-                .context("writing to the socket")?;
-        }
+        // 2. A connection that closes gives up its session's nexus before its last PDUs go out.
         if closing {
+            end_session(
+                &shared,
+                &close_me,
+                &mut work_tx,
+                &mut worker_handle,
+                &mut session,
+            )
+            .await;
+        }
+        // 3. Send what the engine queued.
+        while let Some(mut pdu) = conn.poll_transmit() {
+            if let Err(e) = socket.write_all_buf(&mut pdu).await {
+                write_error = Some(e);
+                break;
+            }
+        }
+        if closing || write_error.is_some() {
             break;
         }
-        // 3. Wait for input, a finished task, a timer, or a stop.
+        // The engine reports Event::Close once its last PDUs are out: a connection that just
+        // sent them (a failed login, a Logout Response, a cold reset's answer) ends now, not when
+        // the peer next sends or hangs up.
+        if conn.is_closing() {
+            continue;
+        }
+        // 4. Wait for input, a finished task, a timer, or a stop.
         let deadline = conn
             .poll_timeout()
             .map(|t| start + Duration::from_micros(t.0));
@@ -707,24 +740,63 @@ async fn connection(
         }
     }
 
-    // The session is over: let running commands finish, then forget the nexus.
-    drop(work_tx);
-    if let Some(handle) = worker_handle {
+    end_session(
+        &shared,
+        &close_me,
+        &mut work_tx,
+        &mut worker_handle,
+        &mut session,
+    )
+    .await;
+    if let Some(path) = marker {
+        let _ = std::fs::remove_file(&path);
+    }
+    let _ = socket.shutdown().await;
+    match write_error {
+        Some(e) => Err(anyhow::Error::new(e).context("writing to the socket")),
+        None => Ok(()),
+    }
+}
+
+/// Ends a connection's session, if it has one (again: a no-op): lets its running commands finish,
+/// then forgets the session and its I_T nexus (SPC-2 reservations, unit attentions).
+async fn end_session(
+    shared: &Shared,
+    close_me: &Arc<Notify>,
+    work_tx: &mut Option<mpsc::UnboundedSender<Work>>,
+    worker: &mut Option<tokio::task::JoinHandle<()>>,
+    session: &mut Option<(SessionId, Nexus)>,
+) {
+    drop(work_tx.take());
+    if let Some(handle) = worker.take() {
         let _ = handle.await;
     }
-    if let Some((id, ctx)) = session {
+    if let Some((id, ctx)) = session.take() {
         if let Ok(mut m) = shared.sessions.lock() {
-            if m.get(&id).is_some_and(|h| Arc::ptr_eq(&h.close, &close_me)) {
+            if m.get(&id).is_some_and(|h| Arc::ptr_eq(&h.close, close_me)) {
                 m.remove(&id);
             }
         }
         ctx.target.nexus_lost(&ctx.nexus);
     }
-    if let Some(path) = marker {
-        let _ = std::fs::remove_file(&path);
+}
+
+/// A TARGET COLD RESET was answered on session `from`: closes every other connection to the same
+/// target, as RFC 7143 §11.5.1 asks (the target drops all of its connections). Other clients' targets
+/// are separate iSCSI targets and carry on.
+fn cold_reset(shared: &Shared, from: Option<SessionId>) {
+    let Some(from) = from else { return };
+    let Ok(sessions) = shared.sessions.lock() else {
+        return;
+    };
+    let Some(client) = sessions.get(&from).and_then(|h| h.client.clone()) else {
+        return;
+    };
+    for (id, handle) in sessions.iter() {
+        if *id != from && handle.client.as_deref() == Some(client.as_str()) {
+            handle.close.notify_one();
+        }
     }
-    let _ = socket.shutdown().await;
-    Ok(())
 }
 
 /// Writes the marker of a logged-in session under `dir` (a client's directory in `run/`);

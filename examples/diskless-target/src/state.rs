@@ -498,6 +498,7 @@ impl State {
             listen,
             golden: self.golden.as_deref().map(|g| dir.resolve(g)),
             golden_cache: 0,
+            limits: iscsi_target::Limits::default(),
             clients,
         };
         config.check_isolation()?;
