@@ -5,31 +5,17 @@
 
 #![allow(clippy::unwrap_used)] // tests may unwrap, as unit tests do
 
+mod common;
+
+use common::TempDir;
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, UdpSocket};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use vhd::{FileStorage, OpenOptions, VhdBuilder};
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("deploy-it-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 const GOLDEN_BYTE: u8 = 0xaa;
 
@@ -102,7 +88,7 @@ fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
 
 #[test]
 fn commands_manage_the_state_directory() {
-    let tmp = TempDir::new("cli");
+    let tmp = TempDir::new("deploy-it", "cli");
     let golden_src = tmp.0.join("src.vhd");
     make_golden(&golden_src);
     let before = std::fs::read(&golden_src).unwrap();
@@ -446,7 +432,7 @@ fn serve_follows_the_state_without_restart() {
         eprintln!("SKIP serve_follows_the_state_without_restart: iscsi-inq missing (libiscsi-bin)");
         return;
     }
-    let tmp = TempDir::new("serve");
+    let tmp = TempDir::new("deploy-it", "serve");
     let golden_src = tmp.0.join("golden.vhd");
     make_golden(&golden_src);
     let state = tmp.0.join("state");

@@ -12,6 +12,9 @@
 
 #![allow(clippy::unwrap_used)] // tests may unwrap, as unit tests do
 
+mod common;
+
+use common::TempDir;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -34,23 +37,6 @@ const INITIATOR_B: &str = "iqn.2026-12.org.example:initiator-b";
 const IO_TIMEOUT: Duration = Duration::from_secs(5);
 /// How soon a connection the server must drop is closed.
 const CLOSE_WITHIN: Duration = Duration::from_secs(3);
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("hostile-it-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// `serve --config` with two clients (targets A and B, one dynamic VHD LUN each), killed on
 /// drop; its stderr goes to a file in `dir`.
@@ -442,7 +428,7 @@ fn assert_good(good: &mut Client, expected: &[u8], after: &str) {
 
 #[test]
 fn hostile_connections_get_the_rfc_answer_and_other_sessions_carry_on() {
-    let tmp = TempDir::new("peers");
+    let tmp = TempDir::new("hostile-it", "peers");
     let mut server = Server::start(&tmp.0);
     let addr = server.addr;
 
@@ -624,7 +610,7 @@ fn hostile_connections_get_the_rfc_answer_and_other_sessions_carry_on() {
 
 #[test]
 fn target_cold_reset_closes_every_connection_to_that_target_only() {
-    let tmp = TempDir::new("cold-reset");
+    let tmp = TempDir::new("hostile-it", "cold-reset");
     let mut server = Server::start(&tmp.0);
     let addr = server.addr;
 

@@ -3,30 +3,13 @@
 
 #![allow(clippy::unwrap_used)] // tests may unwrap, as unit tests do
 
+mod common;
+
+use common::TempDir;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde_json::Value;
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("ibft-cli-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn run<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_diskless-target"))
@@ -66,7 +49,7 @@ fn fixtures() -> Vec<PathBuf> {
 
 #[test]
 fn build_from_flags_then_dump_round_trips() {
-    let dir = TempDir::new("flags");
+    let dir = TempDir::new("ibft-cli", "flags");
     let table = dir.path("c1.ibft");
     let args = [
         "build",
@@ -140,7 +123,7 @@ fn build_from_flags_then_dump_round_trips() {
 
 #[test]
 fn build_from_json_with_mutual_chap_for_acpi() {
-    let dir = TempDir::new("json");
+    let dir = TempDir::new("ibft-cli", "json");
     let params = dir.path("p.json");
     std::fs::write(
         &params,
@@ -190,7 +173,7 @@ fn build_from_json_with_mutual_chap_for_acpi() {
 
 #[test]
 fn build_refuses_bad_parameters_and_writes_nothing() {
-    let dir = TempDir::new("bad");
+    let dir = TempDir::new("ibft-cli", "bad");
     let table = dir.path("x.ibft");
     let base = [
         "build",
@@ -320,7 +303,7 @@ fn flags_for(json: &Value) -> Vec<String> {
 
 #[test]
 fn build_reproduces_ipxe_tables_from_their_parameters() {
-    let dir = TempDir::new("ipxe");
+    let dir = TempDir::new("ibft-cli", "ipxe");
     for (n, file) in fixtures().into_iter().enumerate() {
         let theirs = dump_json(&file);
         let table = dir.path(&format!("{n}.ibft"));
@@ -344,7 +327,7 @@ fn build_reproduces_ipxe_tables_from_their_parameters() {
 
 #[test]
 fn dump_lints_broken_tables_with_exit_code_2() {
-    let dir = TempDir::new("broken");
+    let dir = TempDir::new("ibft-cli", "broken");
     let fixture = &fixtures()[0];
     let mut bytes = std::fs::read(fixture).unwrap();
     // A wrong checksum: unreadable for Linux, an error for the lint.

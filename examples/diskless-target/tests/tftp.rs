@@ -3,28 +3,14 @@
 
 #![allow(clippy::unwrap_used)] // tests may unwrap, as unit tests do
 
+mod common;
+
+use common::TempDir;
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, UdpSocket};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("tftp-it-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// The server under test, killed on drop.
 struct Server {
@@ -36,7 +22,7 @@ struct Server {
 impl Server {
     /// A root with `files` in `<dir>/root` and a secret next to it, served on a free port.
     fn start(name: &str, files: &[(&str, &[u8])], extra: &[&str]) -> Server {
-        let dir = TempDir::new(name);
+        let dir = TempDir::new("tftp-it", name);
         let root = dir.0.join("root");
         std::fs::create_dir_all(&root).unwrap();
         for (file, content) in files {

@@ -2,28 +2,11 @@
 
 #![allow(clippy::unwrap_used)] // tests may unwrap, as unit tests do
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::TempDir;
+use std::path::Path;
 use std::process::{Command, Output};
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("vhd-cli-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn run(dir: &TempDir, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_diskless-target"))
@@ -71,7 +54,7 @@ fn files(dir: &Path) -> Vec<String> {
 
 #[test]
 fn create_info_and_check_a_differencing_chain() {
-    let dir = TempDir::new("chain");
+    let dir = TempDir::new("vhd-cli", "chain");
     ok(&dir, &["create", "--type", "dynamic", "golden.vhd", "64M"]);
     ok(
         &dir,
@@ -106,7 +89,7 @@ fn create_info_and_check_a_differencing_chain() {
 
 #[test]
 fn info_names_a_missing_parent_and_where_it_looked() {
-    let dir = TempDir::new("missing");
+    let dir = TempDir::new("vhd-cli", "missing");
     ok(&dir, &["create", "--type", "dynamic", "golden.vhd", "8M"]);
     ok(
         &dir,
@@ -127,7 +110,7 @@ fn info_names_a_missing_parent_and_where_it_looked() {
 
 #[test]
 fn check_reports_corruption_and_repair_fixes_it() {
-    let dir = TempDir::new("check");
+    let dir = TempDir::new("vhd-cli", "check");
     ok(&dir, &["create", "--type", "dynamic", "d.vhd", "8M"]);
     // Damage the trailing footer's checksum: the copy at offset 0 is still good.
     let path = dir.path("d.vhd");
@@ -158,7 +141,7 @@ fn check_reports_corruption_and_repair_fixes_it() {
 
 #[test]
 fn convert_round_trips_and_differencing_output_stores_only_changes() {
-    let dir = TempDir::new("convert");
+    let dir = TempDir::new("vhd-cli", "convert");
     let base = pattern(16 << 20, 7);
     std::fs::write(dir.path("base.raw"), &base).unwrap();
     ok(
@@ -200,7 +183,7 @@ fn convert_round_trips_and_differencing_output_stores_only_changes() {
 
 #[test]
 fn merge_commits_a_child_into_its_parent() {
-    let dir = TempDir::new("merge");
+    let dir = TempDir::new("vhd-cli", "merge");
     let base = pattern(8 << 20, 3);
     std::fs::write(dir.path("base.raw"), &base).unwrap();
     ok(
@@ -238,7 +221,7 @@ fn merge_commits_a_child_into_its_parent() {
 
 #[test]
 fn failures_name_the_file_and_leave_nothing_behind() {
-    let dir = TempDir::new("errors");
+    let dir = TempDir::new("vhd-cli", "errors");
     let before = files(&dir.0);
     for (args, needle) in [
         (
