@@ -672,18 +672,7 @@ async fn connection(
                 }
             }
         }
-        // 2. A connection that closes gives up its session's nexus before its last PDUs go out.
-        if closing {
-            end_session(
-                &shared,
-                &close_me,
-                &mut work_tx,
-                &mut worker_handle,
-                &mut session,
-            )
-            .await;
-        }
-        // 3. Send what the engine queued.
+        // 2. Send what the engine queued.
         while let Some(mut pdu) = conn.poll_transmit() {
             if let Err(e) = socket.write_all_buf(&mut pdu).await {
                 write_error = Some(e);
@@ -699,7 +688,7 @@ async fn connection(
         if conn.is_closing() {
             continue;
         }
-        // 4. Wait for input, a finished task, a timer, or a stop.
+        // 3. Wait for input, a finished task, a timer, or a stop.
         let deadline = conn
             .poll_timeout()
             .map(|t| start + Duration::from_micros(t.0));
