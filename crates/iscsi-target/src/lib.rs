@@ -30,6 +30,13 @@
 //!   end the connection ([`Event::Close`]); [`Error`] only reports misuse by the driver.
 //! - Every PDU queued before [`Event::Close`] is returned by [`Connection::poll_transmit`]
 //!   before the event.
+//! - A successful logout's response is returned by [`Connection::poll_transmit`] only after
+//!   [`Event::LoggedOut`] was polled: a driver that ends the I_T nexus while handling that
+//!   event (reservations released, unit attentions dropped) has done so before the initiator
+//!   learns that its session is over.
+//! - Each engine sees one connection; what concerns the others (a reinstated session, a
+//!   TARGET COLD RESET closing every connection to the target) is reported for the driver to
+//!   do ([`Event::LoggedIn`]'s `replaces`, [`CloseReason::ColdReset`]).
 //!
 //! ## Example
 //!
