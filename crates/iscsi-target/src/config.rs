@@ -277,6 +277,12 @@ pub struct Limits {
     pub command_window: u32,
     /// The largest Expected Data Transfer Length of a write the engine buffers (bytes).
     pub max_write_length: u32,
+    /// Bytes of write data one connection may hold or have asked for, over all its commands
+    /// not yet completed (at least `max_write_length`). A write that does not fit waits, in
+    /// arrival order, for its R2Ts until earlier writes complete: R2Ts are the target's flow
+    /// control (RFC 7143 §11.8). Only unsolicited data (at most FirstBurstLength per
+    /// command) arrives unasked.
+    pub write_budget: u32,
     /// Send a NOP-In ping after this many seconds without input (0: never).
     pub nop_in_interval_secs: u32,
     /// Drop the connection when a ping or the login is not answered within this many seconds
@@ -299,6 +305,7 @@ impl Default for Limits {
             default_time2retain: 0,
             command_window: 128,
             max_write_length: 16 * 1024 * 1024,
+            write_budget: 64 * 1024 * 1024,
             nop_in_interval_secs: 0,
             response_timeout_secs: 30,
         }
@@ -315,30 +322,30 @@ impl Limits {
     /// [`Error::InvalidConfig`] naming the first value out of range.
     pub fn validate(&self) -> Result<(), Error> {
         let len = |v: u32| LENGTH_RANGE.contains(&u64::from(v));
-        let checks: [(bool, &'static str); 8] = [
+        let checks: [(bool, &'static str); 9] = [
             (
                 len(self.max_recv_data_segment_length),
-                "MaxRecvDataSegmentLength must be 512..=16777215",
+                "max_recv_data_segment_length (MaxRecvDataSegmentLength) must be 512..=16777215",
             ),
             (
                 len(self.max_burst_length),
-                "MaxBurstLength must be 512..=16777215",
+                "max_burst_length (MaxBurstLength) must be 512..=16777215",
             ),
             (
                 len(self.first_burst_length),
-                "FirstBurstLength must be 512..=16777215",
+                "first_burst_length (FirstBurstLength) must be 512..=16777215",
             ),
             (
                 self.max_outstanding_r2t >= 1,
-                "MaxOutstandingR2T must be at least 1",
+                "max_outstanding_r2t (MaxOutstandingR2T) must be at least 1",
             ),
             (
                 self.default_time2wait <= 3600,
-                "DefaultTime2Wait must be 0..=3600",
+                "default_time2wait (DefaultTime2Wait) must be 0..=3600",
             ),
             (
                 self.default_time2retain <= 3600,
-                "DefaultTime2Retain must be 0..=3600",
+                "default_time2retain (DefaultTime2Retain) must be 0..=3600",
             ),
             (
                 (1..=1024).contains(&self.command_window),
@@ -347,6 +354,10 @@ impl Limits {
             (
                 self.max_write_length >= 512,
                 "max_write_length must be at least 512",
+            ),
+            (
+                self.write_budget >= self.max_write_length,
+                "write_budget must be at least max_write_length (one write must always fit)",
             ),
         ];
         match checks.iter().find(|(ok, _)| !ok) {

@@ -334,6 +334,14 @@ impl Connection {
     /// [`Error::UnknownTask`] if `id` is not a task waiting for completion. A task aborted by
     /// task management is not an error: its completion is silently dropped.
     pub fn complete_task(&mut self, id: TaskId, outcome: TaskOutcome) -> Result<(), Error> {
+        let result = self.respond_to_task(id, outcome);
+        // The task's share of the write budget is free: writes waiting for it may go on.
+        self.admit_writes();
+        result
+    }
+
+    /// [`Connection::complete_task`] but for the write budget.
+    fn respond_to_task(&mut self, id: TaskId, outcome: TaskOutcome) -> Result<(), Error> {
         let Phase::Full(s) = &mut self.phase else {
             return Err(Error::UnknownTask { id });
         };
@@ -964,6 +972,7 @@ impl Connection {
             command,
             state: TaskState::Executing,
             r2t_count: 0,
+            reserved: 0,
         };
         if !(c.write && c.expected_data_length > 0) {
             if !c.data.is_empty() {
@@ -988,21 +997,52 @@ impl Connection {
             return;
         }
         let unsolicited = (!c.final_bit).then_some(first_burst);
-        let mut buffer = WriteBuffer::new(c.expected_data_length, c.data, unsolicited);
+        let buffer = WriteBuffer::new(c.expected_data_length, c.data, unsolicited);
         if buffer.is_complete() {
+            // All of it came unasked (at most FirstBurstLength): it counts, fit or not.
+            task.reserved = task.edtl;
             self.start(task, buffer.into_bytes());
             return;
         }
-        let r2ts = buffer.solicit(
-            params.max_outstanding_r2t,
-            params.max_burst_length,
-            &mut s.next_ttt,
-        );
-        task.r2t_count += r2ts.len() as u32;
         task.state = TaskState::Receiving(buffer);
-        let (itt, lun) = (task.itt, task.command.lun);
         s.tasks.push(task);
-        self.send_r2ts(itt, lun, &r2ts);
+        self.admit_writes();
+    }
+
+    /// Lets writes that wait for R2Ts ask for their data, in arrival order, while the
+    /// connection's write budget has room for the whole of each: a write admitted can always
+    /// finish, and a later, smaller write never overtakes an earlier one.
+    fn admit_writes(&mut self) {
+        let Phase::Full(s) = &mut self.phase else {
+            return;
+        };
+        let params = s.info.params;
+        let budget = u64::from(self.config.limits.write_budget);
+        let mut reserved: u64 = s.tasks.iter().map(|t| u64::from(t.reserved)).sum();
+        let mut sends = Vec::new();
+        for task in s.tasks.iter_mut() {
+            if !task.awaits_budget() {
+                continue;
+            }
+            if reserved + u64::from(task.edtl) > budget {
+                break;
+            }
+            let TaskState::Receiving(buffer) = &mut task.state else {
+                continue;
+            };
+            task.reserved = task.edtl;
+            reserved += u64::from(task.edtl);
+            let r2ts = buffer.solicit(
+                params.max_outstanding_r2t,
+                params.max_burst_length,
+                &mut s.next_ttt,
+            );
+            task.r2t_count += r2ts.len() as u32;
+            sends.push((task.itt, task.command.lun, r2ts));
+        }
+        for (itt, lun, r2ts) in sends {
+            self.send_r2ts(itt, lun, &r2ts);
+        }
     }
 
     fn send_r2ts(&mut self, itt: Itt, lun: Lun, r2ts: &[R2tRequest]) {
@@ -1115,8 +1155,14 @@ impl Connection {
                 TaskState::Receiving(b) => b.into_bytes(),
                 _ => Bytes::new(),
             };
+            // A write that waited for the budget and got all its data unasked holds it now.
+            task.reserved = task.edtl;
             let task = s.tasks.remove(pos);
             self.start(task, data);
+            return;
+        }
+        if task.reserved == 0 {
+            // Waiting for room in the write budget: its R2Ts come from admit_writes.
             return;
         }
         let r2ts = buffer.solicit(
@@ -1236,6 +1282,8 @@ impl Connection {
             aborted,
             proposed,
         }));
+        // Writes aborted while waiting for data gave their budget back.
+        self.admit_writes();
     }
 
     fn on_nop_out(&mut self, n: NopOut) {

@@ -26,7 +26,8 @@ pub enum Error {
     /// The configuration is invalid.
     #[error("invalid configuration: {what}")]
     InvalidConfig {
-        /// What is wrong, e.g. `"MaxBurstLength must be 512..=16777215"`.
+        /// What is wrong, naming the [`Limits`](crate::Limits) field, e.g.
+        /// `"max_burst_length (MaxBurstLength) must be 512..=16777215"`.
         what: &'static str,
     },
     /// The operation needs a logged-in Normal session.

@@ -55,6 +55,8 @@ pub fn fuzz_config() -> TargetConfig {
             max_outstanding_r2t: 2,
             command_window: 8,
             max_write_length: 64 * 1024,
+            // Room for one 64 KiB write and some: a second one waits for its R2Ts.
+            write_budget: 96 * 1024,
             nop_in_interval_secs: 5,
             response_timeout_secs: 10,
             ..Limits::default()

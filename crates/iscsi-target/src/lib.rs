@@ -25,7 +25,10 @@
 //! ## Invariants
 //!
 //! - No input panics the engine, and nothing it buffers is sized by a peer's length field
-//!   beyond the negotiated limits ([`Limits`]); `fuzzing::session_ops` checks this.
+//!   beyond the negotiated limits ([`Limits`]); `fuzzing::session_ops` checks this. Write
+//!   data a connection holds or has asked for stays within [`Limits::write_budget`], plus at
+//!   most FirstBurstLength of unsolicited data per command in the CmdSN window: writes that do
+//!   not fit wait, in order, for their R2Ts.
 //! - Initiator protocol errors are answered on the wire (Reject, a login failure status) or
 //!   end the connection ([`Event::Close`]); [`Error`] only reports misuse by the driver.
 //! - Every PDU queued before [`Event::Close`] is returned by [`Connection::poll_transmit`]

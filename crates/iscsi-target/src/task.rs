@@ -32,6 +32,16 @@ pub(crate) struct Task {
     pub(crate) state: TaskState,
     /// R2Ts sent (the response's ExpDataSN for a write).
     pub(crate) r2t_count: u32,
+    /// Bytes of the connection's write budget ([`Limits::write_budget`](crate::Limits)) this
+    /// task holds: its whole write length once it may ask for data, 0 before (and for reads).
+    pub(crate) reserved: u32,
+}
+
+impl Task {
+    /// A write still waiting for room in the write budget before it sends R2Ts.
+    pub(crate) fn awaits_budget(&self) -> bool {
+        self.reserved == 0 && matches!(self.state, TaskState::Receiving(_))
+    }
 }
 
 #[derive(Debug)]

@@ -711,3 +711,112 @@ fn abort_task_covers_a_command_that_has_not_arrived_yet() {
     };
     assert_eq!(task.expected_length, 1024);
 }
+
+/// The Data-Out that answers `r2t` in one PDU.
+fn data_for(itt: Itt, r2t: &ReadyToTransfer) -> Pdu {
+    Pdu::DataOut(DataOut {
+        final_bit: true,
+        lun: Lun::ZERO,
+        itt,
+        ttt: r2t.ttt,
+        exp_stat_sn: SerialNumber(0),
+        data_sn: SerialNumber(0),
+        buffer_offset: r2t.buffer_offset,
+        data: Bytes::from(vec![0x5a; r2t.desired_length as usize]),
+    })
+}
+
+fn r2ts_by_itt(answers: &[Pdu]) -> Vec<(Itt, ReadyToTransfer)> {
+    answers
+        .iter()
+        .map(|p| match p {
+            Pdu::ReadyToTransfer(r) => (r.itt, r.clone()),
+            other => panic!("expected R2Ts only, got {other:?}"),
+        })
+        .collect()
+}
+
+#[test]
+fn writes_beyond_the_write_budget_wait_in_order_for_their_r2ts() {
+    let mut config = config(None, None);
+    config.limits.max_write_length = 16 * 1024;
+    config.limits.write_budget = 16 * 1024;
+    let mut pair = Pair::new(config);
+    pair.login_normal(
+        CLIENT,
+        TARGET,
+        "InitialR2T=Yes|ImmediateData=No|MaxRecvDataSegmentLength=65536|MaxBurstLength=65536|",
+    );
+    // A: 12 KiB fits and is asked for at once.
+    let a = pair.command(&write10(24), 12 * 1024, false, true, Bytes::new(), true);
+    let a_itt = a.itt;
+    let a_r2ts = r2ts_by_itt(&pair.send(Pdu::ScsiCommand(a)));
+    assert_eq!(a_r2ts.len(), 1);
+    assert_eq!(a_r2ts[0].1.desired_length, 12 * 1024);
+    // B: 8 KiB does not fit beside A (20 KiB > 16 KiB): no R2T yet.
+    let b = pair.command(&write10(16), 8 * 1024, false, true, Bytes::new(), true);
+    let b_itt = b.itt;
+    assert_eq!(pair.send(Pdu::ScsiCommand(b)), []);
+    // C: 4 KiB would fit, but does not overtake B.
+    let c = pair.command(&write10(8), 4 * 1024, false, true, Bytes::new(), true);
+    let c_itt = c.itt;
+    assert_eq!(pair.send(Pdu::ScsiCommand(c)), []);
+    // A's data arrives: A runs, and still holds its share until it completes.
+    let answers = pair.send(data_for(a_itt, &a_r2ts[0].1));
+    let task = pair.expect_task(&answers);
+    assert_eq!(task.data_out.len(), 12 * 1024);
+    assert!(pair.drain().is_empty());
+    // A completes: B and C (8 + 4 KiB) are asked for their data, in order.
+    pair.target
+        .complete_task(task.id, TaskOutcome::default())
+        .unwrap();
+    let answers = pair.drain();
+    let [Pdu::ScsiResponse(done), rest @ ..] = answers.as_slice() else {
+        panic!("{answers:?}")
+    };
+    assert_eq!(done.itt, a_itt);
+    let waiting = r2ts_by_itt(rest);
+    assert_eq!(
+        waiting
+            .iter()
+            .map(|(itt, r)| (*itt, r.desired_length))
+            .collect::<Vec<_>>(),
+        [(b_itt, 8 * 1024), (c_itt, 4 * 1024)]
+    );
+    for (itt, r2t) in &waiting {
+        let answers = pair.send(data_for(*itt, r2t));
+        let task = pair.expect_task(&answers);
+        assert_eq!(task.data_out.len(), r2t.desired_length as usize);
+    }
+}
+
+#[test]
+fn an_aborted_waiting_write_lets_the_next_one_go() {
+    let mut config = config(None, None);
+    config.limits.max_write_length = 8 * 1024;
+    config.limits.write_budget = 8 * 1024;
+    let mut pair = Pair::new(config);
+    pair.login_normal(CLIENT, TARGET, "InitialR2T=Yes|ImmediateData=No|");
+    let a = pair.command(&write10(16), 8 * 1024, false, true, Bytes::new(), true);
+    let a_itt = a.itt;
+    assert_eq!(r2ts_by_itt(&pair.send(Pdu::ScsiCommand(a))).len(), 1);
+    let b = pair.command(&write10(16), 8 * 1024, false, true, Bytes::new(), true);
+    let b_itt = b.itt;
+    assert_eq!(pair.send(Pdu::ScsiCommand(b)), []);
+    // ABORT TASK of A, which waits for its data: its budget goes to B.
+    let itt = pair.itt();
+    let answers = pair.send(Pdu::TaskMgmtRequest(TaskMgmtRequest {
+        immediate: true,
+        function: TmfFunction::AbortTask,
+        lun: Lun::ZERO,
+        itt,
+        referenced_task_tag: a_itt,
+        cmd_sn: pair.cmd_sn,
+        exp_stat_sn: SerialNumber(0),
+        ref_cmd_sn: SerialNumber(1),
+        exp_data_sn: SerialNumber(0),
+    }));
+    let r2ts = r2ts_by_itt(&answers);
+    assert_eq!(r2ts.len(), 1, "{answers:?}");
+    assert_eq!((r2ts[0].0, r2ts[0].1.desired_length), (b_itt, 8 * 1024));
+}

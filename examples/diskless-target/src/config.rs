@@ -19,6 +19,7 @@
 //! default_time2retain = 0          # seconds (ErrorRecoveryLevel 0: nothing to retain)
 //! command_window = 128             # commands queued or running per session
 //! max_write_length = 16777216      # largest single write the target buffers, in bytes
+//! write_budget = 67108864          # write data one connection holds or asks for at once
 //! nop_in_interval = 0              # seconds without input before a NOP-In ping (0: never)
 //! response_timeout = 30            # seconds for a ping or a login to be answered (0: never)
 //!
@@ -84,6 +85,7 @@ struct RawSession {
     default_time2retain: Option<u16>,
     command_window: Option<u32>,
     max_write_length: Option<u32>,
+    write_budget: Option<u32>,
     nop_in_interval: Option<u32>,
     response_timeout: Option<u32>,
 }
@@ -340,49 +342,42 @@ impl ServeConfig {
     }
 }
 
-/// The `[session]` table as engine limits. Each key is checked alone against the defaults, so that
-/// an error names its key.
+/// The `[session]` table as engine limits, checked as a whole (the engine's messages name the
+/// field, which is the key).
 fn session_limits(raw: RawSession) -> Result<Limits> {
     let mut limits = Limits::default();
-    let mut set = |key: &str, present: bool, apply: &dyn Fn(&mut Limits)| -> Result<()> {
-        if !present {
-            return Ok(());
-        }
-        let mut alone = Limits::default();
-        apply(&mut alone);
-        alone
-            .validate()
-            .map_err(|e| anyhow::anyhow!("key `session.{key}`: {e}"))?;
-        apply(&mut limits);
-        Ok(())
-    };
     macro_rules! key {
-        ($name:ident, $field:ident) => {
-            set(stringify!($name), raw.$name.is_some(), &|l: &mut Limits| {
-                if let Some(v) = raw.$name {
-                    l.$field = v;
-                }
-            })?
+        ($name:ident => $field:ident) => {
+            if let Some(v) = raw.$name {
+                limits.$field = v;
+            }
+        };
+        ($name:ident) => {
+            key!($name => $name)
         };
     }
-    key!(max_recv_data_segment_length, max_recv_data_segment_length);
-    key!(max_burst_length, max_burst_length);
-    key!(first_burst_length, first_burst_length);
-    key!(immediate_data, immediate_data);
-    key!(initial_r2t, initial_r2t);
-    key!(max_outstanding_r2t, max_outstanding_r2t);
-    key!(header_digest, allow_header_digest);
-    key!(data_digest, allow_data_digest);
-    key!(default_time2wait, default_time2wait);
-    key!(default_time2retain, default_time2retain);
-    key!(command_window, command_window);
-    key!(max_write_length, max_write_length);
-    key!(nop_in_interval, nop_in_interval_secs);
-    key!(response_timeout, response_timeout_secs);
+    key!(max_recv_data_segment_length);
+    key!(max_burst_length);
+    key!(first_burst_length);
+    key!(immediate_data);
+    key!(initial_r2t);
+    key!(max_outstanding_r2t);
+    key!(header_digest => allow_header_digest);
+    key!(data_digest => allow_data_digest);
+    key!(default_time2wait);
+    key!(default_time2retain);
+    key!(command_window);
+    key!(max_write_length);
+    key!(write_budget);
+    key!(nop_in_interval => nop_in_interval_secs);
+    key!(response_timeout => response_timeout_secs);
+    limits
+        .validate()
+        .map_err(|e| anyhow::anyhow!("table [session]: {e}"))?;
     if limits.first_burst_length > limits.max_burst_length {
         bail!(
-            "key `session.first_burst_length` ({}) is above `session.max_burst_length` ({}): \
-             RFC 7143 §13.14 caps FirstBurstLength at MaxBurstLength",
+            "table [session]: first_burst_length ({}) is above max_burst_length ({}): RFC 7143 \
+             §13.14 caps FirstBurstLength at MaxBurstLength",
             limits.first_burst_length,
             limits.max_burst_length
         );
@@ -534,15 +529,15 @@ read_only = true
             ("".to_string(), "no [[client]]"),
             (
                 with_session("max_burst_length = 100\n"),
-                "key `session.max_burst_length`: ",
+                "table [session]: invalid configuration: max_burst_length (MaxBurstLength)",
             ),
             (
                 with_session("command_window = 0\n"),
-                "key `session.command_window`: ",
+                "table [session]: invalid configuration: command_window",
             ),
             (
                 with_session("first_burst_length = 2097152\n"),
-                "is above `session.max_burst_length`",
+                "first_burst_length (2097152) is above max_burst_length",
             ),
             (with_session("nop_interval = 5\n"), "unknown field"),
         ];
@@ -566,6 +561,12 @@ read_only = true
         assert!(c.limits.allow_data_digest);
         assert_eq!(c.limits.max_burst_length, 262_144);
         assert_eq!(c.limits.first_burst_length, 65_536);
+        // Keys that depend on each other are checked together.
+        let big = parse(&with_session(
+            "max_write_length = 134217728\nwrite_budget = 268435456\n",
+        ))
+        .unwrap();
+        assert_eq!(big.limits.write_budget, 256 << 20);
         assert_eq!(
             c.limits.max_recv_data_segment_length,
             Limits::default().max_recv_data_segment_length
