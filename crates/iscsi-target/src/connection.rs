@@ -720,9 +720,18 @@ impl Connection {
     }
 
     fn login_failure(&mut self, status: LoginStatus, itt: Itt, req: Option<&LoginRequest>) {
-        let (isid, tsih, csg) = match req {
-            Some(r) => (r.isid, r.tsih, r.csg),
-            None => (
+        // Without a Login Request to answer, the login under way (if any) names the session.
+        let (isid, tsih, csg) = match (req, &self.phase) {
+            (Some(r), _) => (r.isid, r.tsih, r.csg),
+            (None, Phase::Login(login)) => match &login.leading {
+                Some(l) => (l.isid, l.tsih, login.stage()),
+                None => (
+                    iscsi_pdu::Isid::default(),
+                    iscsi_pdu::Tsih(0),
+                    login.stage(),
+                ),
+            },
+            (None, Phase::Full(_)) => (
                 iscsi_pdu::Isid::default(),
                 iscsi_pdu::Tsih(0),
                 iscsi_pdu::Stage::SecurityNegotiation,

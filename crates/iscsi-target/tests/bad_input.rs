@@ -138,9 +138,13 @@ fn a_non_login_pdu_during_login_fails_the_login_and_closes() {
         exp_stat_sn: SerialNumber(0),
         data: Bytes::new(),
     }));
-    assert!(
-        matches!(answers.as_slice(), [Pdu::LoginResponse(r)] if r.status == LoginStatus::INVALID_DURING_LOGIN)
-    );
+    let [Pdu::LoginResponse(r)] = answers.as_slice() else {
+        panic!("{answers:?}")
+    };
+    assert_eq!(r.status, LoginStatus::INVALID_DURING_LOGIN);
+    // The answer names the login under way: its ISID and stage.
+    assert_eq!((r.isid, r.csg), (pair.isid, Stage::SecurityNegotiation));
+    assert_eq!(r.itt, Itt(5));
     assert!(pair.closed.is_some());
 }
 

@@ -95,6 +95,11 @@ fn fail<T>(status: LoginStatus) -> Result<T, LoginStatus> {
 }
 
 impl LoginState {
+    /// The stage the login is in (the CSG of the next response).
+    pub(crate) fn stage(&self) -> Stage {
+        self.stage
+    }
+
     pub(crate) fn new(config: &TargetConfig) -> Self {
         LoginState {
             leading: None,
