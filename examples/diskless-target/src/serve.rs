@@ -106,7 +106,14 @@ struct SessionHandle {
     close: Arc<Notify>,
     /// Its client (none for discovery sessions).
     client: Option<String>,
+    /// Its LUNs and I_T nexus.
+    nexus: Nexus,
+    /// Becomes `true` once its connection has finished its commands and given up the session.
+    ended: watch::Receiver<bool>,
 }
+
+/// How long a reinstating login waits for the old session's connection to finish its commands.
+const REINSTATE_WAIT: Duration = Duration::from_secs(5);
 
 /// Converts one CHAP table.
 fn chap(c: &Chap) -> ChapCredentials {
@@ -554,6 +561,7 @@ async fn connection(
     let connection_number = shared.next_connection.fetch_add(1, Ordering::Relaxed);
     let mut marker: Option<PathBuf> = None;
     let close_me = Arc::new(Notify::new());
+    let (ended_tx, ended_rx) = watch::channel(false);
     let start = tokio::time::Instant::now();
     let mut input = BytesMut::with_capacity(64 << 10);
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done>();
@@ -575,14 +583,8 @@ async fn connection(
                     session: info,
                     replaces,
                 } => {
-                    if let Some(old) = replaces
-                        && let Some(n) = shared
-                            .sessions
-                            .lock()
-                            .ok()
-                            .and_then(|m| m.get(&old).map(|h| h.close.clone()))
-                    {
-                        n.notify_one();
+                    if let Some(old) = replaces {
+                        reinstate(&shared, old).await;
                     }
                     // The target as the current configuration has it: a client removed since
                     // this connection started has none, and its login ends here.
@@ -601,15 +603,6 @@ async fn connection(
                             found
                         }
                     };
-                    if let Ok(mut m) = shared.sessions.lock() {
-                        m.insert(
-                            info.id,
-                            SessionHandle {
-                                close: close_me.clone(),
-                                client: client.as_ref().map(|c| c.name.clone()),
-                            },
-                        );
-                    }
                     if let (Some(run), Some(c)) = (&shared.run_dir, &client) {
                         marker = write_marker(
                             &run.join(&c.name),
@@ -618,11 +611,23 @@ async fn connection(
                             &peer_name(&socket),
                         );
                     }
+                    let name = client.as_ref().map(|c| c.name.clone());
                     let target = client.map_or_else(|| shared.empty.clone(), |c| c.scsi);
                     let ctx = Nexus {
                         target,
                         nexus: ItNexus::new(info.initiator_name.as_str(), info.isid.0),
                     };
+                    if let Ok(mut m) = shared.sessions.lock() {
+                        m.insert(
+                            info.id,
+                            SessionHandle {
+                                close: close_me.clone(),
+                                client: name,
+                                nexus: ctx.clone(),
+                                ended: ended_rx.clone(),
+                            },
+                        );
+                    }
                     let (tx, rx) = mpsc::unbounded_channel();
                     let done = done_tx.clone();
                     let worker_ctx = ctx.clone();
@@ -672,14 +677,24 @@ async fn connection(
                 }
             }
         }
-        // 2. Send what the engine queued.
+        // 2. Send what the engine queued. A peer that stops reading blocks the write; a close
+        // (reinstatement, cold reset, a removed client) still ends the connection then.
+        let mut abandoned = false;
         while let Some(mut pdu) = conn.poll_transmit() {
-            if let Err(e) = socket.write_all_buf(&mut pdu).await {
-                write_error = Some(e);
-                break;
+            tokio::select! {
+                written = socket.write_all_buf(&mut pdu) => {
+                    if let Err(e) = written {
+                        write_error = Some(e);
+                        break;
+                    }
+                }
+                _ = close_me.notified() => {
+                    abandoned = true;
+                    break;
+                }
             }
         }
-        if closing || write_error.is_some() {
+        if closing || abandoned || write_error.is_some() {
             break;
         }
         // The engine reports Event::Close once its last PDUs are out: a connection that just
@@ -737,6 +752,7 @@ async fn connection(
         &mut session,
     )
     .await;
+    let _ = ended_tx.send(true);
     if let Some(path) = marker {
         let _ = std::fs::remove_file(&path);
     }
@@ -748,7 +764,8 @@ async fn connection(
 }
 
 /// Ends a connection's session, if it has one (again: a no-op): lets its running commands finish,
-/// then forgets the session and its I_T nexus (SPC-2 reservations, unit attentions).
+/// then forgets the session and its I_T nexus (SPC-2 reservations, unit attentions), unless a
+/// reinstating login has taken the session over (see [`reinstate`]).
 async fn end_session(
     shared: &Shared,
     close_me: &Arc<Notify>,
@@ -761,13 +778,31 @@ async fn end_session(
         let _ = handle.await;
     }
     if let Some((id, ctx)) = session.take() {
-        if let Ok(mut m) = shared.sessions.lock() {
-            if m.get(&id).is_some_and(|h| Arc::ptr_eq(&h.close, close_me)) {
+        let owned = shared.sessions.lock().map_or(true, |mut m| {
+            let ours = m.get(&id).is_some_and(|h| Arc::ptr_eq(&h.close, close_me));
+            if ours {
                 m.remove(&id);
             }
+            ours
+        });
+        if owned {
+            ctx.target.nexus_lost(&ctx.nexus);
         }
-        ctx.target.nexus_lost(&ctx.nexus);
     }
+}
+
+/// A login reinstates session `old` (same initiator, ISID and target; RFC 7143 §6.3.5, a
+/// rebooted client): closes its connection, waits (at most [`REINSTATE_WAIT`]) for its running
+/// commands to finish, and ends its I_T nexus here, before the new login is answered, so that
+/// the old session's teardown cannot release what the new session has taken meanwhile.
+async fn reinstate(shared: &Shared, old: SessionId) {
+    let Some(handle) = shared.sessions.lock().ok().and_then(|mut m| m.remove(&old)) else {
+        return;
+    };
+    handle.close.notify_one();
+    let mut ended = handle.ended;
+    let _ = tokio::time::timeout(REINSTATE_WAIT, ended.wait_for(|done| *done)).await;
+    handle.nexus.target.nexus_lost(&handle.nexus.nexus);
 }
 
 /// A TARGET COLD RESET was answered on session `from`: closes every other connection to the same

@@ -5,7 +5,9 @@
 //! connection closed) on its own connection, while a session logged in before them all keeps
 //! reading back exactly what it wrote and answering pings, and the server neither exits nor
 //! panics. A TARGET COLD RESET (§11.5.1) closes every connection to that target and leaves the
-//! other client's target alone.
+//! other client's target alone. A client that stops reading and logs in again with the same ISID
+//! (session reinstatement, §6.3.5) has its old session ended, reservation and all, before the new
+//! login is answered, and the old connection's end does not touch what the new session took.
 //!
 //! The initiator here is a few lines over a blocking [`TcpStream`], with PDUs built and parsed by
 //! `iscsi-pdu`, as the engine's own tests do in `crates/iscsi-target/tests/common`.
@@ -655,5 +657,59 @@ fn target_cold_reset_closes_every_connection_to_that_target_only() {
     // And the reset target takes new logins.
     let mut again = Client::logged_in(addr, 3, INITIATOR_A, TARGET_A);
     again.ping();
+    server.assert_alive();
+}
+
+/// RESERVE(6) on `c`; returns the status.
+fn reserve6(c: &mut Client) -> ScsiStatus {
+    c.scsi(&[0x16, 0, 0, 0, 0, 0], 0, false, Bytes::new()).0
+}
+
+#[test]
+fn a_reinstating_login_ends_the_old_session_before_it_is_answered() {
+    let tmp = TempDir::new("hostile-it", "reinstate");
+    let mut server = Server::start(&tmp.0);
+    let addr = server.addr;
+
+    // A client (ISID qualifier 1) reserves its disk, then stops reading, as a machine that
+    // hangs and reboots: the server's writes to it block once the socket buffers are full.
+    let mut old = Client::logged_in(addr, 1, INITIATOR_A, TARGET_A);
+    let mut other = Client::logged_in(addr, 2, INITIATOR_A, TARGET_A);
+    assert_eq!(reserve6(&mut old), ScsiStatus::GOOD);
+    assert_eq!(reserve6(&mut other), ScsiStatus::RESERVATION_CONFLICT);
+    for _ in 0..64 {
+        let cmd = old.command(&cdb10(0x28, 0, 512), 512 * 512, true, Bytes::new());
+        old.send(Pdu::ScsiCommand(cmd));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+
+    // It logs in again with the same ISID: session reinstatement (RFC 7143 §6.3.5). The old
+    // session ends before the new login is answered, blocked writes or not.
+    let mut new = Client::connect(addr, 1);
+    let asked = Instant::now();
+    let rsp = new.login(INITIATOR_A, TARGET_A);
+    assert!(rsp.status.is_success(), "{rsp:?}");
+    assert!(asked.elapsed() < CLOSE_WITHIN, "{:?}", asked.elapsed());
+    new.cmd_sn = rsp.exp_cmd_sn;
+    // The old session's reservation went with its nexus...
+    assert_eq!(reserve6(&mut other), ScsiStatus::GOOD);
+    assert_eq!(
+        other.scsi(&[0x17, 0, 0, 0, 0, 0], 0, false, Bytes::new()).0,
+        ScsiStatus::GOOD,
+        "RELEASE(6)"
+    );
+    // ...and the new session's, taken now, outlives the old connection's end.
+    let mut status = ScsiStatus::CHECK_CONDITION;
+    for _ in 0..3 {
+        status = reserve6(&mut new);
+        if status != ScsiStatus::CHECK_CONDITION {
+            break;
+        }
+    }
+    assert_eq!(status, ScsiStatus::GOOD, "RESERVE(6) on the new session");
+    drop(old);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(reserve6(&mut other), ScsiStatus::RESERVATION_CONFLICT);
+    new.ping();
     server.assert_alive();
 }
