@@ -340,7 +340,7 @@ impl Connection {
         result
     }
 
-    /// [`Connection::complete_task`] but for the write budget.
+    /// What [`Connection::complete_task`] does for the task itself: its Data-In and response.
     fn respond_to_task(&mut self, id: TaskId, outcome: TaskOutcome) -> Result<(), Error> {
         let Phase::Full(s) = &mut self.phase else {
             return Err(Error::UnknownTask { id });
