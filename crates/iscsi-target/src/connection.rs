@@ -239,6 +239,27 @@ impl Connection {
         self.closing.is_some()
     }
 
+    /// The InitiatorName and TargetName of this connection's login as the initiator sent them,
+    /// accepted or not (`None` until sent; TargetName is `None` in discovery sessions): what
+    /// a log of a refused login names. They are the peer's bytes (at most a Login Request's
+    /// text), so escape them before printing.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use iscsi_target::*;
+    /// let conn = Connection::new(Arc::new(TargetConfig::default()), SessionRegistry::new(), [0; 32]);
+    /// assert_eq!(conn.login_names(), (None, None));
+    /// ```
+    pub fn login_names(&self) -> (Option<&str>, Option<&str>) {
+        match &self.phase {
+            Phase::Login(login) => login.sent_names(),
+            Phase::Full(s) => (
+                Some(s.info.initiator_name.as_str()),
+                s.info.target_name.as_ref().map(|t| t.as_str()),
+            ),
+        }
+    }
+
     /// Consumes every whole PDU at the front of `input` and handles it. A partial PDU is left
     /// for the next call. Nothing is consumed once the connection is closing, or while more
     /// than a few hundred responses wait in [`Connection::poll_transmit`].

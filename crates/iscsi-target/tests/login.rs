@@ -312,6 +312,11 @@ fn wrong_initiator_is_an_authorization_failure_and_unknown_target_not_found() {
     );
     assert_eq!(rsp.status, LoginStatus::AUTHORIZATION_FAILURE);
     assert!(matches!(pair.closed, Some(CloseReason::LoginFailed(_))));
+    // What a log of the refusal names: the names as sent.
+    assert_eq!(
+        pair.target.login_names(),
+        (Some(OTHER_CLIENT), Some(TARGET))
+    );
 
     let mut pair = Pair::new(config(None, None));
     let rsp = pair.login(
@@ -321,6 +326,10 @@ fn wrong_initiator_is_an_authorization_failure_and_unknown_target_not_found() {
         &format!("InitiatorName={CLIENT}|TargetName=iqn.2026-01.com.example:nope|"),
     );
     assert_eq!(rsp.status, LoginStatus::NOT_FOUND);
+    assert_eq!(
+        pair.target.login_names(),
+        (Some(CLIENT), Some("iqn.2026-01.com.example:nope"))
+    );
 }
 
 #[test]
@@ -434,4 +443,12 @@ fn a_slow_login_times_out() {
     pair.target.handle_timeout(deadline);
     pair.drain();
     assert_eq!(pair.closed, Some(CloseReason::Timeout));
+}
+
+#[test]
+fn login_names_are_the_session_names_once_logged_in() {
+    let mut pair = Pair::new(config(None, None));
+    assert_eq!(pair.target.login_names(), (None, None));
+    pair.login_normal(CLIENT, TARGET, "");
+    assert_eq!(pair.target.login_names(), (Some(CLIENT), Some(TARGET)));
 }

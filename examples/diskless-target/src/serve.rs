@@ -611,6 +611,15 @@ async fn connection(
                             &peer_name(&socket),
                         );
                     }
+                    eprintln!(
+                        "diskless-target: {}: {} logged in to {}",
+                        peer_name(&socket),
+                        shown(Some(info.initiator_name.as_str())),
+                        match (&client, &info.target_name) {
+                            (Some(c), Some(t)) => format!("{} (client {})", t.as_str(), c.name),
+                            _ => "a discovery session".to_string(),
+                        }
+                    );
                     let name = client.as_ref().map(|c| c.name.clone());
                     let target = client.map_or_else(|| shared.empty.clone(), |c| c.scsi);
                     let ctx = Nexus {
@@ -653,6 +662,14 @@ async fn connection(
                     }
                 }
                 Event::LoggedOut { .. } => {
+                    let (initiator, target) = conn.login_names();
+                    eprintln!(
+                        "diskless-target: {}: {} logged out of {}",
+                        peer_name(&socket),
+                        shown(initiator),
+                        target
+                            .map_or_else(|| "a discovery session".to_string(), |t| shown(Some(t)))
+                    );
                     // Before the Logout Response goes out (the engine hands it over now).
                     end_session(
                         &shared,
@@ -668,11 +685,22 @@ async fn connection(
                     if reason == CloseReason::ColdReset {
                         cold_reset(&shared, session.as_ref().map(|(id, _)| *id));
                     }
-                    if !matches!(reason, CloseReason::Logout | CloseReason::Shutdown) {
-                        eprintln!(
-                            "diskless-target: {}: connection closed: {reason:?}",
-                            peer_name(&socket)
-                        );
+                    let peer = peer_name(&socket);
+                    match reason {
+                        CloseReason::Logout | CloseReason::Shutdown => {}
+                        CloseReason::LoginFailed(status) => {
+                            let (initiator, target) = conn.login_names();
+                            eprintln!(
+                                "diskless-target: {peer}: login refused ({}): initiator {}, \
+                                 target {}",
+                                refusal(status),
+                                shown(initiator),
+                                shown(target)
+                            );
+                        }
+                        other => {
+                            eprintln!("diskless-target: {peer}: connection closed: {other:?}")
+                        }
                     }
                 }
             }
@@ -844,9 +872,66 @@ fn write_marker(dir: &Path, connection: u64, initiator: &str, peer: &str) -> Opt
     }
 }
 
+/// What a login failure status means to an admin reading the log.
+fn refusal(status: iscsi_pdu::LoginStatus) -> String {
+    use iscsi_pdu::LoginStatus as S;
+    let what = match status {
+        S::AUTH_FAILURE => "CHAP authentication failed",
+        S::AUTHORIZATION_FAILURE => "this initiator is not among the target's `initiators`",
+        S::NOT_FOUND => "no such target",
+        S::MISSING_PARAMETER => "a required key is missing",
+        S::INVALID_DURING_LOGIN => "a non-login PDU during login",
+        S::SESSION_TYPE_NOT_SUPPORTED => "unknown session type",
+        _ => status.name().unwrap_or("login failure"),
+    };
+    format!("{}/{}, {what}", status.class(), status.detail())
+}
+
+/// A name an initiator sent, fit for one log line: escaped, cut at 223 bytes (the longest iSCSI
+/// name), or `-` when there is none.
+fn shown(name: Option<&str>) -> String {
+    match name {
+        None => "-".to_string(),
+        Some(n) => {
+            let mut cut = n.len().min(223);
+            while !n.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            format!("`{}`", n[..cut].escape_debug())
+        }
+    }
+}
+
 /// The peer's address, for messages.
 fn peer_name(socket: &TcpStream) -> String {
     socket
         .peer_addr()
         .map_or_else(|_| "?".to_string(), |a| a.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_in_the_log_are_escaped_and_cut() {
+        assert_eq!(shown(None), "-");
+        assert_eq!(shown(Some("iqn.x:a")), "`iqn.x:a`");
+        assert_eq!(shown(Some("a\nb\u{1b}[2J")), "`a\\nb\\u{1b}[2J`");
+        let long = "é".repeat(200);
+        let cut = shown(Some(&long));
+        assert_eq!(cut.chars().filter(|c| *c == 'é').count(), 111);
+    }
+
+    #[test]
+    fn refusals_read_as_words() {
+        assert_eq!(
+            refusal(iscsi_pdu::LoginStatus::AUTHORIZATION_FAILURE),
+            "2/2, this initiator is not among the target's `initiators`"
+        );
+        assert_eq!(
+            refusal(iscsi_pdu::LoginStatus::TARGET_ERROR),
+            "3/0, TARGET_ERROR"
+        );
+    }
 }

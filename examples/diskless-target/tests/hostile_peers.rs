@@ -603,6 +603,19 @@ fn hostile_connections_get_the_rfc_answer_and_other_sessions_carry_on() {
     let rest = h.expect_closed("a refused login");
     assert!(rest.is_empty(), "{rest:?}");
     assert_good(&mut good, &expected, "a refused login");
+    // The admin's log says who was refused where, and why.
+    let log = server.stderr();
+    assert!(
+        log.lines().any(|l| l.contains("login refused (2/2, ")
+            && l.contains(&format!("initiator `{INITIATOR_B}`, target `{TARGET_A}`"))),
+        "{log}"
+    );
+    assert!(
+        log.contains(&format!(
+            "`{INITIATOR_A}` logged in to {TARGET_A} (client a)"
+        )),
+        "{log}"
+    );
 
     // The good session is the same TCP connection throughout, and the server lives on.
     let data = good.read10(0, GOOD_BLOCKS);

@@ -81,6 +81,8 @@ pub(crate) struct LoginState {
     initiator_name: Option<IscsiName>,
     initiator_alias: Option<String>,
     target_name: Option<IscsiName>,
+    /// InitiatorName and TargetName as the initiator sent them, accepted or not (for logs).
+    sent_names: (Option<String>, Option<String>),
     kind: SessionKind,
     identity_checked: bool,
     chap: Option<ChapCredentials>,
@@ -100,6 +102,11 @@ impl LoginState {
         self.stage
     }
 
+    /// InitiatorName and TargetName as first sent, whether or not they were accepted.
+    pub(crate) fn sent_names(&self) -> (Option<&str>, Option<&str>) {
+        (self.sent_names.0.as_deref(), self.sent_names.1.as_deref())
+    }
+
     pub(crate) fn new(config: &TargetConfig) -> Self {
         LoginState {
             leading: None,
@@ -108,6 +115,7 @@ impl LoginState {
             initiator_name: None,
             initiator_alias: None,
             target_name: None,
+            sent_names: (None, None),
             kind: SessionKind::Normal,
             identity_checked: false,
             chap: None,
@@ -286,6 +294,10 @@ impl LoginState {
             return Ok(());
         }
         self.identity_checked = true;
+        self.sent_names = (
+            pairs.get("InitiatorName").map(str::to_owned),
+            pairs.get("TargetName").map(str::to_owned),
+        );
         let Some(name) = pairs.get("InitiatorName") else {
             return fail(LoginStatus::MISSING_PARAMETER);
         };
