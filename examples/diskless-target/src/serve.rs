@@ -565,9 +565,7 @@ async fn connection(
     let start = tokio::time::Instant::now();
     let mut input = BytesMut::with_capacity(64 << 10);
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done>();
-    let mut work_tx: Option<mpsc::UnboundedSender<Work>> = None;
-    let mut worker_handle = None;
-    let mut session: Option<(SessionId, Nexus)> = None;
+    let mut carried = Carried::default();
     let mut write_error: Option<std::io::Error> = None;
     let mut closing = false;
     let mut stopping = *stop.borrow();
@@ -640,14 +638,14 @@ async fn connection(
                     let (tx, rx) = mpsc::unbounded_channel();
                     let done = done_tx.clone();
                     let worker_ctx = ctx.clone();
-                    worker_handle = Some(tokio::task::spawn_blocking(move || {
+                    carried.worker = Some(tokio::task::spawn_blocking(move || {
                         worker(worker_ctx, rx, done)
                     }));
-                    work_tx = Some(tx);
-                    session = Some((info.id, ctx));
+                    carried.work = Some(tx);
+                    carried.session = Some((info.id, ctx));
                 }
                 Event::ScsiCommand(task) => {
-                    if let Some(tx) = &work_tx {
+                    if let Some(tx) = &carried.work {
                         let _ = tx.send(Work::Command(task));
                     } else {
                         // The engine hands commands over only in the full feature phase.
@@ -655,7 +653,7 @@ async fn connection(
                     }
                 }
                 Event::TaskManagement(tmf) => {
-                    if let Some(tx) = &work_tx {
+                    if let Some(tx) = &carried.work {
                         let _ = tx.send(Work::Tmf(tmf));
                     } else {
                         let _ = conn.complete_task_management(tmf.id, tmf.proposed);
@@ -671,19 +669,12 @@ async fn connection(
                             .map_or_else(|| "a discovery session".to_string(), |t| shown(Some(t)))
                     );
                     // Before the Logout Response goes out (the engine hands it over now).
-                    end_session(
-                        &shared,
-                        &close_me,
-                        &mut work_tx,
-                        &mut worker_handle,
-                        &mut session,
-                    )
-                    .await;
+                    carried.end(&shared, &close_me).await;
                 }
                 Event::Close { reason } => {
                     closing = true;
                     if reason == CloseReason::ColdReset {
-                        cold_reset(&shared, session.as_ref().map(|(id, _)| *id));
+                        cold_reset(&shared, carried.session.as_ref().map(|(id, _)| *id));
                     }
                     let peer = peer_name(&socket);
                     match reason {
@@ -772,14 +763,7 @@ async fn connection(
         }
     }
 
-    end_session(
-        &shared,
-        &close_me,
-        &mut work_tx,
-        &mut worker_handle,
-        &mut session,
-    )
-    .await;
+    carried.end(&shared, &close_me).await;
     let _ = ended_tx.send(true);
     if let Some(path) = marker {
         let _ = std::fs::remove_file(&path);
@@ -791,30 +775,38 @@ async fn connection(
     }
 }
 
-/// Ends a connection's session, if it has one (again: a no-op): lets its running commands finish,
-/// then forgets the session and its I_T nexus (SPC-2 reservations, unit attentions), unless a
-/// reinstating login has taken the session over (see [`reinstate`]).
-async fn end_session(
-    shared: &Shared,
-    close_me: &Arc<Notify>,
-    work_tx: &mut Option<mpsc::UnboundedSender<Work>>,
-    worker: &mut Option<tokio::task::JoinHandle<()>>,
-    session: &mut Option<(SessionId, Nexus)>,
-) {
-    drop(work_tx.take());
-    if let Some(handle) = worker.take() {
-        let _ = handle.await;
-    }
-    if let Some((id, ctx)) = session.take() {
-        let owned = shared.sessions.lock().map_or(true, |mut m| {
-            let ours = m.get(&id).is_some_and(|h| Arc::ptr_eq(&h.close, close_me));
-            if ours {
-                m.remove(&id);
+/// The session a connection carries once logged in: the worker that runs its commands, and
+/// its id and nexus.
+#[derive(Default)]
+struct Carried {
+    /// Commands and task management for the worker.
+    work: Option<mpsc::UnboundedSender<Work>>,
+    /// The worker (a blocking task).
+    worker: Option<tokio::task::JoinHandle<()>>,
+    /// The session's id, LUNs and I_T nexus.
+    session: Option<(SessionId, Nexus)>,
+}
+
+impl Carried {
+    /// Ends the session, if there is one (again: a no-op): lets its running commands finish,
+    /// then forgets the session and its I_T nexus (SPC-2 reservations, unit attentions), unless
+    /// a reinstating login has taken the session over (see [`reinstate`]).
+    async fn end(&mut self, shared: &Shared, close_me: &Arc<Notify>) {
+        drop(self.work.take());
+        if let Some(handle) = self.worker.take() {
+            let _ = handle.await;
+        }
+        if let Some((id, ctx)) = self.session.take() {
+            let owned = shared.sessions.lock().map_or(true, |mut m| {
+                let ours = m.get(&id).is_some_and(|h| Arc::ptr_eq(&h.close, close_me));
+                if ours {
+                    m.remove(&id);
+                }
+                ours
+            });
+            if owned {
+                ctx.target.nexus_lost(&ctx.nexus);
             }
-            ours
-        });
-        if owned {
-            ctx.target.nexus_lost(&ctx.nexus);
         }
     }
 }
