@@ -342,7 +342,17 @@ fn cold_and_warm(disk: &Disk<FileStorage>, cache: &CachedParent, view: &[u8]) {
 /// The read of one case: `buf.len()` bytes at an offset.
 type ReadFn<'a> = Box<dyn Fn(&mut [u8], u64) + 'a>;
 
+/// The read cases, `plain` first; `VHD_BENCH_CASES=a,b` keeps only `plain` and the cases named
+/// (to profile one case, or for a shorter interleaved pass).
 fn cases(images: &Images) -> Vec<(&'static str, ReadFn<'_>)> {
+    let mut all = all_cases(images);
+    if let Ok(only) = std::env::var("VHD_BENCH_CASES") {
+        all.retain(|(name, _)| *name == "plain" || only.split(',').any(|o| o == *name));
+    }
+    all
+}
+
+fn all_cases(images: &Images) -> Vec<(&'static str, ReadFn<'_>)> {
     vec![
         (
             "plain",
