@@ -8,6 +8,8 @@
 //! other client's target alone. A client that stops reading and logs in again with the same ISID
 //! (session reinstatement, §6.3.5) has its old session ended, reservation and all, before the new
 //! login is answered, and the old connection's end does not touch what the new session took.
+//! With `[session] nop_in_interval` set, an initiator that does not answer the target's pings is
+//! dropped, and one that answers is kept.
 //!
 //! The initiator here is a few lines over a blocking [`TcpStream`], with PDUs built and parsed by
 //! `iscsi-pdu`, as the engine's own tests do in `crates/iscsi-target/tests/common`.
@@ -50,6 +52,11 @@ struct Server {
 
 impl Server {
     fn start(dir: &Path) -> Server {
+        Server::start_with(dir, "")
+    }
+
+    /// `start` with `tables` (TOML, e.g. a `[session]` table) before the clients.
+    fn start_with(dir: &Path, tables: &str) -> Server {
         let bin = env!("CARGO_BIN_EXE_diskless-target");
         for disk in ["a.vhd", "b.vhd"] {
             let out = Command::new(bin)
@@ -60,7 +67,7 @@ impl Server {
                 .unwrap();
             assert!(out.status.success(), "{out:?}");
         }
-        let mut toml = String::from("listen = \"127.0.0.1:0\"\n");
+        let mut toml = format!("listen = \"127.0.0.1:0\"\n{tables}");
         for (name, target, initiator) in
             [("a", TARGET_A, INITIATOR_A), ("b", TARGET_B, INITIATOR_B)]
         {
@@ -725,4 +732,48 @@ fn a_reinstating_login_ends_the_old_session_before_it_is_answered() {
     assert_eq!(reserve6(&mut other), ScsiStatus::RESERVATION_CONFLICT);
     new.ping();
     server.assert_alive();
+}
+
+#[test]
+fn with_pings_on_an_initiator_that_does_not_answer_is_dropped() {
+    let tmp = TempDir::new("hostile-it", "pings");
+    let mut server = Server::start_with(
+        &tmp.0,
+        "[session]\nnop_in_interval = 1\nresponse_timeout = 1\n",
+    );
+    let addr = server.addr;
+    let mut silent = Client::logged_in(addr, 1, INITIATOR_A, TARGET_A);
+    let mut alive = Client::logged_in(addr, 2, INITIATOR_A, TARGET_A);
+    // Both get a NOP-In ping (a TTT to echo) after a second without input.
+    let ping = |c: &mut Client| match c.recv() {
+        Pdu::NopIn(n) if !n.ttt.is_reserved() => n,
+        other => panic!("expected a NOP-In ping, got {other:?}"),
+    };
+    let asked = ping(&mut silent);
+    assert!(asked.itt.is_reserved());
+    // One answers (NOP-Out with the ping's TTT, RFC 7143 §11.18), and goes on answering.
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(3) {
+        let n = ping(&mut alive);
+        alive.send(Pdu::NopOut(NopOut {
+            immediate: true,
+            lun: Lun::ZERO,
+            itt: Itt::RESERVED,
+            ttt: n.ttt,
+            cmd_sn: alive.cmd_sn,
+            exp_stat_sn: alive.exp_stat_sn,
+            data: Bytes::new(),
+        }));
+    }
+    // The other does not, and is gone: its connection closed within the response timeout.
+    let rest = silent.expect_closed("an initiator that ignores pings");
+    assert!(rest.iter().all(|p| matches!(p, Pdu::NopIn(_))), "{rest:?}");
+    alive.ping();
+    assert!(alive.read10(0, 1).len() == 512);
+    server.assert_alive();
+    assert!(
+        server.stderr().contains("connection closed: Timeout"),
+        "{}",
+        server.stderr()
+    );
 }
