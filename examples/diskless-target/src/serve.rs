@@ -7,6 +7,11 @@
 //! every client's differencing disk. SIGINT or SIGTERM stops accepting, ends every connection,
 //! waits for running commands and flushes every disk.
 //!
+//! A session's I_T nexus (its SPC-2 reservations and unit attentions) ends before the initiator
+//! can learn that the session is over: before a Logout Response, and before the answer to a login
+//! that reinstates it (a rebooted client). A TARGET COLD RESET closes every connection to that
+//! client's target. Logins, logouts and refused logins are logged to stderr with the names sent.
+//!
 //! `serve --state DIR` serves the clients of a state directory ([`crate::state`]) and follows
 //! it: every second it compares `clients.toml`'s modification time, size and inode with what it
 //! loaded (SIGHUP forces a reload), and on a change swaps in a new engine config. Connections
