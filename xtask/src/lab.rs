@@ -1,8 +1,8 @@
 //! The test bench of the target interop steps: background processes that are always stopped, free
 //! loopback ports, and the two iSCSI targets the steps run against.
 //!
-//! * [`Server::Ours`] is `diskless-target serve` with a TOML config written from a [`Setup`];
-//! * [`Server::Tgt`] is Debian's `tgtd`, set up with `tgtadm` from the same [`Setup`], so every check can
+//! * [`ServerKind::Ours`] is `diskless-target serve` with a TOML config written from a [`Setup`];
+//! * [`ServerKind::Tgt`] is Debian's `tgtd`, set up with `tgtadm` from the same [`Setup`], so every check can
 //!   first be proven against a target that this project did not write (`XTASK_TARGET=tgt`).
 //!
 //! Only 127.0.0.1 is ever used. tgtd ignores SIGINT and SIGTERM, so it runs under a small shell watchdog
@@ -205,7 +205,7 @@ pub(crate) struct TargetNode {
     /// The credentials the target proves when the initiator asks for mutual CHAP (ours only; needs
     /// `chap`).
     pub(crate) mutual_chap: Option<Chap>,
-    /// The data LUN (served as [`Server::data_lun`]).
+    /// The data LUN (served as [`ServerKind::data_lun`]).
     pub(crate) lun: Lun,
 }
 

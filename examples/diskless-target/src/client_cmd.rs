@@ -58,7 +58,7 @@ enum ClientCommand {
         /// Mutual CHAP: what the target proves to the initiator, as USER:SECRET (needs --chap).
         #[arg(long, value_name = "USER:SECRET", requires = "chap")]
         mutual_chap: Option<String>,
-        /// The server address the script connects to (IPv4, [IPv6] or a name).
+        /// The server address the script connects to (IPv4, IPv6 in brackets, or a name).
         #[arg(long, default_value = DEFAULT_SERVER)]
         server: String,
         /// The port the script connects to.
