@@ -87,10 +87,26 @@ const TOO_MUCH_WRITE_DATA: u8 = 0x02;
 /// ASCQ 05h of ASC 4Bh: DATA OFFSET ERROR.
 const DATA_OFFSET_ERROR: u8 = 0x05;
 
+/// The write data received so far.
+#[derive(Debug, Default)]
+enum Gathered {
+    /// Nothing yet.
+    #[default]
+    Empty,
+    /// One segment that is the whole write, kept as received (no copy): the task is complete
+    /// and runs at once.
+    Whole(Bytes),
+    /// Pieces copied together. A piece is never kept as received while the write is incomplete:
+    /// a slice of the connection's input keeps the whole input buffer it came in alive, so a
+    /// peer sending small Data-Out PDUs among large junk could make a little data hold much
+    /// memory for as long as the write waits.
+    Copied(BytesMut),
+}
+
 /// Write data being gathered.
 #[derive(Debug)]
 pub(crate) struct WriteBuffer {
-    segments: Vec<Bytes>,
+    gathered: Gathered,
     pub(crate) received: u32,
     edtl: u32,
     /// Unsolicited Data-Out still expected: (next DataSN, byte limit).
@@ -104,20 +120,19 @@ impl WriteBuffer {
     /// Starts a write with its immediate data; `unsolicited_limit` is set when unsolicited
     /// Data-Out PDUs follow (the command's F bit was clear), to min(FirstBurstLength, EDTL).
     pub(crate) fn new(edtl: u32, immediate: Bytes, unsolicited_limit: Option<u32>) -> Self {
-        let received = u32::try_from(immediate.len()).unwrap_or(u32::MAX);
-        let mut segments = Vec::new();
-        if !immediate.is_empty() {
-            segments.push(immediate);
-        }
-        WriteBuffer {
-            segments,
-            received,
+        let mut buffer = WriteBuffer {
+            gathered: Gathered::Empty,
+            received: 0,
             edtl,
             unsolicited: unsolicited_limit.map(|limit| (0, limit)),
             r2ts: VecDeque::new(),
             next_r2t_sn: 0,
-            solicited_to: received,
-        }
+            solicited_to: 0,
+        };
+        let len = u32::try_from(immediate.len()).unwrap_or(u32::MAX);
+        buffer.push(immediate, len);
+        buffer.solicited_to = buffer.received;
+        buffer
     }
 
     /// Whether every byte arrived.
@@ -247,24 +262,32 @@ impl WriteBuffer {
     }
 
     fn push(&mut self, data: Bytes, len: u32) {
-        if !data.is_empty() {
-            self.segments.push(data);
+        self.received = self.received.saturating_add(len);
+        if data.is_empty() {
+            return;
         }
-        self.received += len;
+        self.gathered = match std::mem::take(&mut self.gathered) {
+            Gathered::Empty if self.received == self.edtl => Gathered::Whole(data),
+            Gathered::Empty => Gathered::Copied(BytesMut::from(&data[..])),
+            Gathered::Whole(first) => {
+                let mut all = BytesMut::with_capacity(first.len() + data.len());
+                all.extend_from_slice(&first);
+                all.extend_from_slice(&data);
+                Gathered::Copied(all)
+            }
+            Gathered::Copied(mut all) => {
+                all.extend_from_slice(&data);
+                Gathered::Copied(all)
+            }
+        };
     }
 
-    /// The reassembled data (copied once unless it came in one segment).
+    /// The reassembled data.
     pub(crate) fn into_bytes(self) -> Bytes {
-        match self.segments.len() {
-            0 => Bytes::new(),
-            1 => self.segments.into_iter().next().unwrap_or_default(),
-            _ => {
-                let mut out = BytesMut::with_capacity(self.received as usize);
-                for s in &self.segments {
-                    out.extend_from_slice(s);
-                }
-                out.freeze()
-            }
+        match self.gathered {
+            Gathered::Empty => Bytes::new(),
+            Gathered::Whole(data) => data,
+            Gathered::Copied(all) => all.freeze(),
         }
     }
 }
@@ -306,6 +329,39 @@ mod tests {
             (more[0].offset, more[0].length, more[0].r2t_sn),
             (9192, 808, 2)
         );
+    }
+
+    #[test]
+    fn an_incomplete_write_keeps_no_slice_of_the_input() {
+        // A small piece of a large input buffer, as the framer hands it over.
+        let input = Bytes::from(vec![7u8; 64 * 1024]);
+        let mut w = WriteBuffer::new(4096, input.slice(0..512), None);
+        let mut ttt = 0;
+        let r2t = w.solicit(1, 4096, &mut ttt)[0];
+        assert!(
+            input.is_unique(),
+            "the immediate data still holds the input buffer"
+        );
+        let mut piece = data_out(r2t.ttt, 0, 512, 0, false);
+        piece.data = input.slice(512..1024);
+        w.accept(&piece).unwrap();
+        drop(piece);
+        assert!(input.is_unique(), "a Data-Out still holds the input buffer");
+        let rest = data_out(r2t.ttt, 1, 1024, 3072, true);
+        w.accept(&rest).unwrap();
+        assert!(w.is_complete());
+        let data = w.into_bytes();
+        assert_eq!(&data[..1024], &[7u8; 1024][..]);
+        assert_eq!(&data[1024..], &rest.data[..]);
+    }
+
+    #[test]
+    fn a_write_that_arrives_whole_is_not_copied() {
+        let input = Bytes::from(vec![9u8; 8192]);
+        let w = WriteBuffer::new(4096, input.slice(0..4096), None);
+        assert!(w.is_complete());
+        let data = w.into_bytes();
+        assert_eq!(data.as_ptr(), input.as_ptr());
     }
 
     #[test]
