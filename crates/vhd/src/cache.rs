@@ -444,14 +444,7 @@ impl ParentDisk for CachedParent {
     }
 
     fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<()> {
-        let len = buf.len() as u64;
-        if offset.checked_add(len).is_none_or(|end| end > self.size) {
-            return Err(Error::OutOfBounds {
-                offset,
-                len,
-                size: self.size,
-            });
-        }
+        Error::check_range(offset, buf.len() as u64, self.size)?;
         if self.per_shard == 0 {
             return self.parent.read_at(buf, offset);
         }

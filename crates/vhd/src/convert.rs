@@ -96,14 +96,7 @@ impl<S: Storage> ParentDisk for RawImage<S> {
     }
 
     fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<()> {
-        let len = buf.len() as u64;
-        if offset.checked_add(len).is_none_or(|end| end > self.size) {
-            return Err(Error::OutOfBounds {
-                offset,
-                len,
-                size: self.size,
-            });
-        }
+        Error::check_range(offset, buf.len() as u64, self.size)?;
         self.storage
             .read_exact_at(buf, offset)
             .map_err(Error::io("reading the raw image", offset))

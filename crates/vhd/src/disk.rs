@@ -690,11 +690,7 @@ impl<S: Storage> Disk<S> {
     }
 
     fn check_range(&self, offset: u64, len: u64) -> Result<()> {
-        let size = self.size();
-        match offset.checked_add(len) {
-            Some(end) if end <= size => Ok(()),
-            _ => Err(Error::OutOfBounds { offset, len, size }),
-        }
+        Error::check_range(offset, len, self.size())
     }
 
     /// Reads `buf.len()` bytes at virtual byte `offset`.

@@ -141,6 +141,17 @@ pub enum Error {
 }
 
 impl Error {
+    /// `Ok` when `len` bytes at `offset` lie within a disk of `size` bytes, else
+    /// [`Error::OutOfBounds`].
+    pub(crate) fn check_range(offset: u64, len: u64, size: u64) -> Result<(), Error> {
+        match offset.checked_add(len) {
+            Some(end) if end <= size => Ok(()),
+            _ => Err(Error::OutOfBounds { offset, len, size }),
+        }
+    }
+}
+
+impl Error {
     /// The broad class of this error.
     pub fn kind(&self) -> ErrorKind {
         match self {
