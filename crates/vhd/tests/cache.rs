@@ -8,42 +8,16 @@
 
 use std::sync::Arc;
 
+use common::{BLOCK_SIZES, SIZE, golden, write_op};
 use proptest::prelude::*;
 use vhd::*;
 
-const SIZE: u64 = 256 << 10;
-const BLOCK_SIZES: [u32; 3] = [4096, 16384, 65536];
-const EXTENTS: [u64; 3] = [4096, 16384, 65536];
+mod common;
 
-fn write_op() -> impl Strategy<Value = (u64, Vec<u8>)> {
-    (0..SIZE).prop_flat_map(|offset| {
-        let max = (SIZE - offset).min(20_000) as usize;
-        (
-            Just(offset),
-            proptest::collection::vec(any::<u8>(), 1..=max),
-        )
-    })
-}
+const EXTENTS: [u64; 3] = [4096, 16384, 65536];
 
 fn read_op() -> impl Strategy<Value = (u64, usize)> {
     (0..SIZE).prop_flat_map(|offset| (Just(offset), 1..=(SIZE - offset).min(80_000) as usize))
-}
-
-/// A read-only dynamic disk holding `contents` in every other 8 KiB (the rest unallocated).
-fn golden(contents: &[u8], block_size: u32) -> Arc<Disk<MemStorage>> {
-    let mut p = VhdBuilder::dynamic(SIZE)
-        .block_size(block_size)
-        .create(MemStorage::default())
-        .unwrap();
-    for (i, chunk) in contents
-        .chunks(8192)
-        .enumerate()
-        .filter(|(i, _)| i % 2 == 0)
-    {
-        p.write_at(chunk, i as u64 * 8192).unwrap();
-    }
-    let bytes = p.into_storage().into_inner();
-    Arc::new(Disk::open(MemStorage::read_only(bytes), OpenOptions::read_only()).unwrap())
 }
 
 fn link_to(parent: &dyn ParentDisk) -> ParentLink {

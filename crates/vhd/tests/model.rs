@@ -4,23 +4,11 @@
 
 #![allow(clippy::unwrap_used)] // tests may unwrap, as unit tests do
 
-use std::sync::Arc;
-
+use common::{BLOCK_SIZES, SIZE, golden, write_op};
 use proptest::prelude::*;
 use vhd::*;
 
-const SIZE: u64 = 256 << 10; // 256 KiB: 64 blocks of 4 KiB, or 4 of 64 KiB
-const BLOCK_SIZES: [u32; 3] = [4096, 16384, 65536];
-
-fn write_op() -> impl Strategy<Value = (u64, Vec<u8>)> {
-    (0..SIZE).prop_flat_map(|offset| {
-        let max = (SIZE - offset).min(20_000) as usize;
-        (
-            Just(offset),
-            proptest::collection::vec(any::<u8>(), 1..=max),
-        )
-    })
-}
+mod common;
 
 fn check_reads(disk: &Disk<MemStorage>, model: &[u8]) {
     let mut all = vec![0u8; model.len()];
@@ -32,24 +20,6 @@ fn check_reads(disk: &Disk<MemStorage>, model: &[u8]) {
         disk.read_at(&mut buf, off).unwrap();
         assert_eq!(buf, &model[off as usize..off as usize + len]);
     }
-}
-
-/// A golden parent with random contents, written through the crate (a dynamic disk).
-fn parent(contents: &[u8], block_size: u32) -> Arc<Disk<MemStorage>> {
-    let mut p = VhdBuilder::dynamic(SIZE)
-        .block_size(block_size)
-        .create(MemStorage::default())
-        .unwrap();
-    // Leave some blocks unallocated: write only every other 8 KiB.
-    for (i, chunk) in contents
-        .chunks(8192)
-        .enumerate()
-        .filter(|(i, _)| i % 2 == 0)
-    {
-        p.write_at(chunk, i as u64 * 8192).unwrap();
-    }
-    let bytes = p.into_storage().into_inner();
-    Arc::new(Disk::open(MemStorage::read_only(bytes), OpenOptions::read_only()).unwrap())
 }
 
 proptest! {
@@ -79,7 +49,7 @@ proptest! {
         ops in proptest::collection::vec(write_op(), 1..24),
         block in proptest::sample::select(&BLOCK_SIZES[..]),
     ) {
-        let golden = parent(&seed, block);
+        let golden = golden(&seed, block);
         let golden_bytes = golden.storage().to_vec();
         let mut model = vec![0u8; SIZE as usize];
         golden.read_at(&mut model, 0).unwrap();
@@ -155,7 +125,7 @@ fn differencing_disk_without_parent_says_so() {
 
 #[test]
 fn wrong_parent_is_refused() {
-    let golden = parent(&[1u8; SIZE as usize], 4096);
+    let golden = golden(&[1u8; SIZE as usize], 4096);
     let link = ParentLink {
         unique_id: uuid::Uuid::from_u128(9),
         size: SIZE,
