@@ -50,6 +50,21 @@ impl Client {
     fn initiator(&self) -> String {
         format!("iqn.2026-11.test.initiator:{}", self.name)
     }
+    /// Its target serving `child` (stored as `file`), admitting its initiator, without CHAP.
+    fn node(&self, child: &Path, file: LunFile) -> TargetNode {
+        TargetNode {
+            name: self.name.to_owned(),
+            iqn: self.target_iqn(),
+            initiators: vec![self.initiator()],
+            chap: None,
+            mutual_chap: None,
+            lun: Lun {
+                path: child.to_path_buf(),
+                file,
+                read_only: false,
+            },
+        }
+    }
 }
 
 /// The golden image and one child per client: a VHD chain for ours, raw copies for tgt. Returns
@@ -124,18 +139,7 @@ pub(crate) fn ipxe(ctx: &Ctx) -> Result<Outcome> {
         targets: CLIENTS
             .iter()
             .zip(&children)
-            .map(|(client, child)| TargetNode {
-                name: client.name.to_owned(),
-                iqn: client.target_iqn(),
-                initiators: vec![client.initiator()],
-                chap: None,
-                mutual_chap: None,
-                lun: Lun {
-                    path: child.clone(),
-                    file,
-                    read_only: false,
-                },
-            })
+            .map(|(client, child)| client.node(child, file))
             .collect(),
     };
     let server = Server::start(ctx, kind, work, &setup)?;
@@ -266,17 +270,9 @@ pub(crate) fn acl(ctx: &Ctx) -> Result<Outcome> {
             .iter()
             .zip(&children)
             .map(|(client, child)| TargetNode {
-                name: client.name.to_owned(),
-                iqn: client.target_iqn(),
-                initiators: vec![client.initiator()],
                 // client1's target wants CHAP; client2's does not.
                 chap: (client.name == "client1").then(|| chap.clone()),
-                mutual_chap: None,
-                lun: Lun {
-                    path: child.clone(),
-                    file,
-                    read_only: false,
-                },
+                ..client.node(child, file)
             })
             .collect(),
     };
@@ -518,17 +514,9 @@ pub(crate) fn qemu_io_step(ctx: &Ctx) -> Result<Outcome> {
     let setup = Setup {
         golden: (kind == ServerKind::Ours).then(|| golden.clone()),
         targets: vec![TargetNode {
-            name: client.name.to_owned(),
-            iqn: client.target_iqn(),
             // qemu's iSCSI driver names itself iqn.2008-11.org.linux-kvm[:<vm name>].
             initiators: vec!["iqn.2008-11.org.linux-kvm".into()],
-            chap: None,
-            mutual_chap: None,
-            lun: Lun {
-                path: children[0].clone(),
-                file,
-                read_only: false,
-            },
+            ..client.node(&children[0], file)
         }],
     };
     let server = Server::start(ctx, kind, work, &setup)?;
