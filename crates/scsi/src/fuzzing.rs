@@ -9,8 +9,8 @@ use crate::cdb::{
     ReportLunsCdb,
 };
 use crate::{
-    CommandRequest, ItNexus, LogicalUnit, LuIdentity, MemDevice, ScsiTarget, Sense, Status,
-    TaskAttribute, UnmapSupport,
+    CommandRequest, ItNexus, LogicalUnit, LuIdentity, MemDevice, MemReservationStore, ScsiTarget,
+    Sense, Status, TaskAttribute, TransportId, UnmapSupport,
 };
 
 /// A small target: LUN 0 a thin 64-block device, LUN 1 a read-only one.
@@ -92,5 +92,65 @@ pub fn scsi_exec(data: &[u8]) {
         }
         assert!(r.data_in.len() <= r.transfer_length as usize || r.data_in.is_empty());
         assert!(r.data_in.len() <= crate::MAX_TRANSFER_BYTES as usize);
+    }
+}
+
+/// Parses `data` as an iSCSI TransportID and as a saved reservation image (what
+/// [`LogicalUnit::restore_reservations`] reads from a [`crate::ReservationStore`]'s file).
+/// Whatever parses must emit back to the same value (the image to the same bytes), and a
+/// unit restored from the image must answer every PERSISTENT RESERVE IN service action and a
+/// few PERSISTENT RESERVE OUT ones with well-formed responses.
+pub fn reservations(data: &[u8]) {
+    if let Ok((id, n)) = TransportId::parse(data) {
+        assert!(n <= data.len());
+        let again = id.emit();
+        assert_eq!(TransportId::parse(&again), Ok((id, again.len())));
+    }
+    let Ok(decoded) = crate::reservation_image::decode(data) else {
+        return;
+    };
+    assert_eq!(crate::reservation_image::encode(&decoded), data);
+    let lu = LogicalUnit::new(Arc::new(MemDevice::new(512, 8)), LuIdentity::from_name("f"))
+        .with_reservation_store(Arc::new(MemReservationStore::default()));
+    lu.restore_reservations(data)
+        .expect("a decodable image restores");
+    // The first registrant (if any) and a stranger.
+    let first = decoded
+        .registrations
+        .first()
+        .map(|r| (r.port.name.to_string(), r.port.isid.unwrap_or_default(), r.key));
+    let mut nexuses = vec![(ItNexus::new("iqn.fuzz:stranger", [0x80, 0, 0, 0, 0, 9]), 0)];
+    if let Some((name, isid, key)) = first {
+        nexuses.push((ItNexus::new(name, isid), key));
+    }
+    for (nexus, key) in &nexuses {
+        let mut list = [0u8; 24];
+        list[..8].copy_from_slice(&key.to_be_bytes());
+        list[8..16].copy_from_slice(&0x5eu64.to_be_bytes());
+        list[20] = 0x01;
+        let commands: [&[u8]; 8] = [
+            &[0; 6],
+            &[0x5e, 0x00, 0, 0, 0, 0, 0, 0x10, 0, 0],
+            &[0x5e, 0x01, 0, 0, 0, 0, 0, 0x10, 0, 0],
+            &[0x5e, 0x02, 0, 0, 0, 0, 0, 0x10, 0, 0],
+            &[0x5e, 0x03, 0, 0, 0, 0, 0, 0x10, 0, 0],
+            &[0x5f, 0x06, 0, 0, 0, 0, 0, 0, 24, 0],
+            &[0x5f, 0x01, 0x05, 0, 0, 0, 0, 0, 24, 0],
+            &[0x5f, 0x03, 0, 0, 0, 0, 0, 0, 24, 0],
+        ];
+        for cdb in commands {
+            let request = CommandRequest {
+                cdb,
+                data_out: if cdb[0] == 0x5f { &list } else { &[] },
+                expected_length: 4096,
+                attribute: TaskAttribute::Simple,
+            };
+            let r = lu.execute(nexus, &request);
+            if r.status == Status::CHECK_CONDITION {
+                let sense = r.sense.as_deref().unwrap_or_default();
+                assert!(Sense::parse(sense).is_ok(), "unparseable sense {sense:?}");
+            }
+            assert!(r.data_in.len() <= r.transfer_length as usize || r.data_in.is_empty());
+        }
     }
 }

@@ -22,6 +22,12 @@
 //!   unit attention, reservation conflict, then the handler.
 //! - [`ScsiTarget`]: LUN numbers mapped to logical units, REPORT LUNS, missing LUNs and task
 //!   management.
+//! - Reservations: SPC-2 RESERVE/RELEASE and SPC-4 persistent reservations with every
+//!   service action (SPEC_I_PT and REGISTER AND MOVE name other initiator ports by
+//!   [`TransportId`]; ALL_TG_PT is accepted, there being one target port). A
+//!   [`ReservationStore`] attached to a unit makes APTPL available: the unit saves its
+//!   registrations there before the command that changed them completes, and
+//!   [`LogicalUnit::restore_reservations`] reads them back after a restart.
 //!
 //! ## Invariants
 //!
@@ -73,9 +79,12 @@ mod mem_device;
 mod mode_page;
 mod opcode;
 mod reservation;
+mod reservation_image;
+mod reservation_store;
 mod sense;
 mod status;
 mod target;
+mod transport_id;
 mod unit_attention;
 mod vpd;
 
@@ -85,12 +94,14 @@ pub use error::Error;
 pub use lu::{DEFAULT_COMPANY_ID, LogicalUnit, LuIdentity, MAX_TRANSFER_BYTES};
 pub use mem_device::MemDevice;
 pub use opcode::Opcode;
+pub use reservation_store::{MemReservationStore, ReservationStore};
 pub use sense::{AscAscq, FIXED_SENSE_LEN, Sense, SenseFormat, SenseKey, SenseSpecific};
 pub use status::Status;
 pub use target::{
     CommandRequest, CommandResponse, ItNexus, MAX_LUNS, ScsiTarget, TaskAttribute, TmfFunction,
     TmfOutcome, lun_from_bytes, lun_to_bytes,
 };
+pub use transport_id::{MAX_ISCSI_NAME_LEN, TransportId};
 pub use vpd::{
     MAX_COMPARE_AND_WRITE_BLOCKS, MAX_UNMAP_BLOCK_DESCRIPTORS, MAX_WRITE_SAME_BLOCKS, VpdPage,
 };

@@ -12,6 +12,7 @@ use crate::error::Error;
 use crate::mode_page::ModeState;
 use crate::opcode::{self, Needs};
 use crate::reservation::Reservations;
+use crate::reservation_store::ReservationStore;
 use crate::sense::{AscAscq, Sense, SenseFormat, SenseKey};
 use crate::status::Status;
 use crate::target::{CommandRequest, CommandResponse, ItNexus, ScsiTarget, TaskAttribute};
@@ -180,6 +181,8 @@ pub struct LogicalUnit {
     /// Orders IO: ordinary reads and writes share it, COMPARE AND WRITE, ORWRITE and WRITE
     /// ATOMIC hold it alone, so they are atomic with respect to every other command.
     pub(crate) io: RwLock<()>,
+    /// Where persistent reservations are saved under APTPL.
+    pub(crate) store: Option<Arc<dyn ReservationStore>>,
 }
 
 impl core::fmt::Debug for LogicalUnit {
@@ -210,7 +213,95 @@ impl LogicalUnit {
                 capacity,
             }),
             io: RwLock::new(()),
+            store: None,
         }
+    }
+
+    /// Attaches a [`ReservationStore`]: the unit then offers APTPL (persist through power
+    /// loss), and saves its persistent reservations there whenever they change while the
+    /// last register service action asked for it (before that command completes).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use scsi::*;
+    /// let store = Arc::new(MemReservationStore::default());
+    /// let dev = Arc::new(MemDevice::new(512, 8));
+    /// let lu = LogicalUnit::new(dev.clone(), LuIdentity::from_name("d"))
+    ///     .with_reservation_store(store.clone());
+    /// let nexus = ItNexus::new("iqn.example:i", [0x80, 0, 0, 0, 0, 1]);
+    /// let run = |lu: &LogicalUnit, cdb: &[u8], data_out: &[u8]| {
+    ///     lu.execute(&nexus, &CommandRequest { cdb, data_out, expected_length: 255,
+    ///                                          attribute: TaskAttribute::Simple })
+    /// };
+    /// run(&lu, &[0; 6], &[]); // the power on unit attention
+    /// // REGISTER key 0xab with APTPL, then RESERVE (Write Exclusive).
+    /// let mut list = [0u8; 24];
+    /// list[8..16].copy_from_slice(&0xabu64.to_be_bytes());
+    /// list[20] = 0x01;
+    /// assert_eq!(run(&lu, &[0x5f, 0x00, 0, 0, 0, 0, 0, 0, 24, 0], &list).status, Status::GOOD);
+    /// let mut list = [0u8; 24];
+    /// list[..8].copy_from_slice(&0xabu64.to_be_bytes());
+    /// assert_eq!(run(&lu, &[0x5f, 0x01, 0x01, 0, 0, 0, 0, 0, 24, 0], &list).status, Status::GOOD);
+    ///
+    /// // After a restart, the saved image brings the reservation back.
+    /// let again = LogicalUnit::new(dev, LuIdentity::from_name("d"));
+    /// again.restore_reservations(&store.image().unwrap()).unwrap();
+    /// let other = ItNexus::new("iqn.example:other", [0x80, 0, 0, 0, 0, 2]);
+    /// let write = [0x2a, 0, 0, 0, 0, 0, 0, 0, 1, 0];
+    /// let req = CommandRequest { cdb: &write, data_out: &[0; 512], expected_length: 512,
+    ///                            attribute: TaskAttribute::Simple };
+    /// again.execute(&other, &req); // the power on unit attention
+    /// assert_eq!(again.execute(&other, &req).status, Status::RESERVATION_CONFLICT);
+    /// ```
+    pub fn with_reservation_store(mut self, store: Arc<dyn ReservationStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// Restores persistent reservations from an image a [`ReservationStore`] saved: call it
+    /// when opening the unit, before it serves commands. Replaces any registrations and
+    /// reservation the unit holds.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Truncated`] or [`Error::InvalidField`] when the image is damaged; the unit
+    /// is left unchanged.
+    pub fn restore_reservations(&self, image: &[u8]) -> Result<(), Error> {
+        let restored = crate::reservation_image::decode(image)?;
+        let mut st = self.lock();
+        let spc2 = st.reservations.spc2.take();
+        st.reservations = crate::reservation::Reservations { spc2, ..restored };
+        Ok(())
+    }
+
+    /// Saves `after` to the store when it must persist (APTPL), or removes the saved image
+    /// when APTPL was just cleared. A failed save is HARDWARE ERROR / INTERNAL TARGET
+    /// FAILURE, and the caller keeps `before`.
+    pub(crate) fn save_reservations(
+        &self,
+        before: &crate::reservation::Reservations,
+        after: &crate::reservation::Reservations,
+    ) -> Result<(), Fail> {
+        let Some(store) = &self.store else {
+            return Ok(());
+        };
+        let image = crate::reservation_image::encode;
+        let result = if after.aptpl {
+            if before.aptpl && image(before) == image(after) {
+                return Ok(());
+            }
+            store.save(&image(after))
+        } else if before.aptpl {
+            store.remove()
+        } else {
+            return Ok(());
+        };
+        result.map_err(|_| {
+            Fail::Check(Sense::new(
+                SenseKey::HARDWARE_ERROR,
+                AscAscq::INTERNAL_TARGET_FAILURE,
+            ))
+        })
     }
 
     /// Like [`new`](Self::new), checking the identity's strings (ASCII, within their field
@@ -418,12 +509,12 @@ impl LogicalUnit {
     }
 
     /// A LOGICAL UNIT RESET (or target reset): SPC-2 reservations and PREVENT released, mode
-    /// pages back to their defaults, `code` queued for every nexus; a cold reset also drops
-    /// persistent reservations.
+    /// pages back to their defaults, `code` queued for every nexus; a cold reset (a power
+    /// on, RFC 7143 §11.5.1) also drops persistent reservations, unless APTPL keeps them.
     pub(crate) fn reset(&self, code: AscAscq, cold: bool) {
         let mut st = self.lock();
         st.reservations.spc2 = None;
-        if cold {
+        if cold && !st.reservations.aptpl {
             st.reservations.clear_persistent();
         }
         st.mode = ModeState::default();

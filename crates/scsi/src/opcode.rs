@@ -479,6 +479,14 @@ pub(crate) static COMMANDS: &[CommandSpec] = &[
         commands::reserve::persistent_reserve_out,
     ),
     cmd(
+        0x5f,
+        Some(0x07),
+        PROUT,
+        Free,
+        false,
+        commands::reserve::persistent_reserve_out,
+    ),
+    cmd(
         0x83,
         Some(0x00),
         XCOPY,

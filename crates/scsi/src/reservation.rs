@@ -1,8 +1,11 @@
 //! Reservations: SPC-2 RESERVE/RELEASE and SPC-4 persistent reservations (§5.9), what
 //! Windows failover clustering validates.
 
+use std::sync::Arc;
+
 use crate::lu::NexusKey;
 use crate::opcode::Access;
+use crate::transport_id::TransportId;
 
 /// Persistent reservation types (SPC-4 table 201).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -53,19 +56,61 @@ impl PrType {
     }
 }
 
+/// An initiator port as a registration names it: one I_T nexus (name and ISID), or every
+/// nexus of an initiator name (a SPEC_I_PT TransportID without ISID). There is one target
+/// port, so the initiator port alone identifies the I_T nexus.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Port {
+    pub(crate) name: Arc<str>,
+    pub(crate) isid: Option<[u8; 6]>,
+}
+
+impl Port {
+    /// The port of one nexus.
+    pub(crate) fn of(nexus: &NexusKey) -> Self {
+        Port {
+            name: nexus.name.clone(),
+            isid: Some(nexus.isid),
+        }
+    }
+
+    /// Whether commands from `nexus` come through this port.
+    pub(crate) fn matches(&self, nexus: &NexusKey) -> bool {
+        *self.name == *nexus.name && self.isid.is_none_or(|i| i == nexus.isid)
+    }
+
+    /// The port as a TransportID.
+    pub(crate) fn transport_id(&self) -> TransportId {
+        TransportId {
+            name: self.name.to_string(),
+            isid: self.isid,
+        }
+    }
+
+    /// The port a TransportID names.
+    pub(crate) fn from_transport_id(id: TransportId) -> Self {
+        Port {
+            name: Arc::from(id.name),
+            isid: id.isid,
+        }
+    }
+}
+
 /// The persistent reservation held on a logical unit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct PrHolder {
-    /// The holder (for all-registrants types, the nexus that reserved).
-    pub(crate) nexus: NexusKey,
+    /// The holder's registered port (for all-registrants types, the one that reserved).
+    pub(crate) port: Port,
     pub(crate) kind: PrType,
 }
 
 /// One registration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Registration {
-    pub(crate) nexus: NexusKey,
+    pub(crate) port: Port,
     pub(crate) key: u64,
+    /// Registered with ALL_TG_PT: through every target port (there is one).
+    pub(crate) all_tg_pt: bool,
 }
 
 /// Most registrations kept per logical unit (INSUFFICIENT REGISTRATION RESOURCES beyond).
@@ -80,22 +125,41 @@ pub(crate) struct Reservations {
     pub(crate) generation: u32,
     pub(crate) registrations: Vec<Registration>,
     pub(crate) holder: Option<PrHolder>,
+    /// The APTPL bit of the last register service action: the registrations and the
+    /// reservation survive a power loss (and a TARGET COLD RESET).
+    pub(crate) aptpl: bool,
 }
 
 impl Reservations {
-    /// The key `nexus` registered, if any.
-    pub(crate) fn key_of(&self, nexus: &NexusKey) -> Option<u64> {
+    /// The registration commands from `nexus` act under: its own port's, else its name's.
+    pub(crate) fn registration_of(&self, nexus: &NexusKey) -> Option<&Registration> {
+        let exact = Port::of(nexus);
         self.registrations
             .iter()
-            .find(|r| &r.nexus == nexus)
-            .map(|r| r.key)
+            .find(|r| r.port == exact)
+            .or_else(|| self.registrations.iter().find(|r| r.port.matches(nexus)))
+    }
+
+    /// The key `nexus` registered, if any.
+    pub(crate) fn key_of(&self, nexus: &NexusKey) -> Option<u64> {
+        self.registration_of(nexus).map(|r| r.key)
     }
 
     /// Whether `nexus` holds the persistent reservation.
     pub(crate) fn is_holder(&self, nexus: &NexusKey) -> bool {
         match &self.holder {
             Some(h) if h.kind.all_registrants() => self.key_of(nexus).is_some(),
-            Some(h) => &h.nexus == nexus,
+            Some(h) => self
+                .registration_of(nexus)
+                .is_some_and(|r| r.port == h.port),
+            None => false,
+        }
+    }
+
+    /// Whether the registration of `port` holds the persistent reservation.
+    pub(crate) fn port_holds(&self, port: &Port) -> bool {
+        match &self.holder {
+            Some(h) => h.kind.all_registrants() || &h.port == port,
             None => false,
         }
     }
@@ -134,17 +198,17 @@ impl Reservations {
         }
     }
 
-    /// Removes the registration of `nexus`; a reservation it held (alone) goes with it.
+    /// Removes the registration of `port`; a reservation it held (alone) goes with it.
     /// Returns whether the reservation was released in a way other registrants must learn
     /// (registrants-only types).
-    pub(crate) fn unregister(&mut self, nexus: &NexusKey) -> bool {
-        self.registrations.retain(|r| &r.nexus != nexus);
+    pub(crate) fn unregister(&mut self, port: &Port) -> bool {
+        self.registrations.retain(|r| &r.port != port);
         let mut notify = false;
         if let Some(h) = &self.holder {
             let release = if h.kind.all_registrants() {
                 self.registrations.is_empty()
             } else {
-                &h.nexus == nexus
+                &h.port == port
             };
             if release {
                 notify = matches!(
@@ -156,12 +220,20 @@ impl Reservations {
         }
         notify
     }
+
+    /// The ports of every registration but `except`'s.
+    pub(crate) fn other_ports(&self, except: Option<&Port>) -> Vec<Port> {
+        self.registrations
+            .iter()
+            .filter(|r| Some(&r.port) != except)
+            .map(|r| r.port.clone())
+            .collect()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
 
     fn key(n: &str) -> NexusKey {
         NexusKey {
@@ -174,16 +246,18 @@ mod tests {
         Reservations {
             registrations: vec![
                 Registration {
-                    nexus: key("a"),
+                    port: Port::of(&key("a")),
                     key: 1,
+                    all_tg_pt: false,
                 },
                 Registration {
-                    nexus: key("b"),
+                    port: Port::of(&key("b")),
                     key: 2,
+                    all_tg_pt: false,
                 },
             ],
             holder: Some(PrHolder {
-                nexus: key("a"),
+                port: Port::of(&key("a")),
                 kind,
             }),
             ..Default::default()
@@ -253,15 +327,15 @@ mod tests {
     #[test]
     fn holder_unregistering_releases() {
         let mut r = reserved(PrType::WriteExclusive);
-        r.unregister(&key("a"));
+        r.unregister(&Port::of(&key("a")));
         assert!(r.holder.is_none());
         let mut r = reserved(PrType::WriteExclusiveAllRegistrants);
-        r.unregister(&key("a"));
+        r.unregister(&Port::of(&key("a")));
         assert!(
             r.holder.is_some(),
             "b still holds an all-registrants reservation"
         );
-        r.unregister(&key("b"));
+        r.unregister(&Port::of(&key("b")));
         assert!(r.holder.is_none());
     }
 }

@@ -93,3 +93,26 @@ mod random {
         }
     }
 }
+
+#[test]
+fn scsi_reservations_seeds_run_clean() {
+    assert!(
+        replay("corpus", "scsi_reservations", fuzzing::reservations) >= 5,
+        "seeds missing"
+    );
+    replay("regressions", "scsi_reservations", fuzzing::reservations);
+    // The image seeds are valid images, so the target's restore path runs from the start.
+    let dir = fuzz_dir().join("corpus/scsi_reservations");
+    for name in ["image-held", "image-empty", "image-all-registrants"] {
+        let image = std::fs::read(dir.join(name)).unwrap();
+        let lu = scsi::LogicalUnit::new(
+            std::sync::Arc::new(scsi::MemDevice::new(512, 8)),
+            scsi::LuIdentity::from_name("seed"),
+        );
+        assert_eq!(lu.restore_reservations(&image), Ok(()), "{name}");
+    }
+    for name in ["transport-id-port", "transport-id-name"] {
+        let id = std::fs::read(dir.join(name)).unwrap();
+        assert!(scsi::TransportId::parse(&id).is_ok(), "{name}");
+    }
+}
