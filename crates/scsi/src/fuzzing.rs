@@ -115,10 +115,13 @@ pub fn reservations(data: &[u8]) {
     lu.restore_reservations(data)
         .expect("a decodable image restores");
     // The first registrant (if any) and a stranger.
-    let first = decoded
-        .registrations
-        .first()
-        .map(|r| (r.port.name.to_string(), r.port.isid.unwrap_or_default(), r.key));
+    let first = decoded.registrations.first().map(|r| {
+        (
+            r.port.name.to_string(),
+            r.port.isid.unwrap_or_default(),
+            r.key,
+        )
+    });
     let mut nexuses = vec![(ItNexus::new("iqn.fuzz:stranger", [0x80, 0, 0, 0, 0, 9]), 0)];
     if let Some((name, isid, key)) = first {
         nexuses.push((ItNexus::new(name, isid), key));

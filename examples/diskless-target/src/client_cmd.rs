@@ -284,6 +284,8 @@ pub(crate) fn reset(dir: &StateDir, name: &str) -> Result<ClientEntry> {
         return Err(e);
     }
     let _ = std::fs::remove_file(&old_disk);
+    // Registrations made on the old disk do not carry over to the fresh one.
+    let _ = crate::reservation_file::forget(&old_disk);
     Ok(entry)
 }
 
@@ -296,6 +298,7 @@ pub(crate) fn remove(dir: &StateDir, name: &str) -> Result<()> {
     state.clients.retain(|c| c.name != name);
     dir.save(&state)?;
     let _ = std::fs::remove_file(dir.resolve(&entry.disk));
+    let _ = crate::reservation_file::forget(&dir.resolve(&entry.disk));
     let _ = std::fs::remove_file(script_path(dir, &entry)?);
     let _ = std::fs::remove_dir(dir.client_run_dir(name));
     Ok(())

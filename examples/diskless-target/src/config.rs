@@ -36,6 +36,9 @@
 //! read_only = false                # default false
 //! ```
 //!
+//! A writable LUN keeps the persistent reservations taken with APTPL in `PATH.pr` beside its
+//! disk, and `serve` restores them at start.
+//!
 //! `nop_in_interval` stays 0 by default because iPXE does not answer NOP-In pings: with pings on,
 //! an iPXE session idle for longer than `nop_in_interval + response_timeout` (a boot menu, or after
 //! the OS's own initiator has taken over) is closed by the target. Set it when the initiators are

@@ -31,6 +31,7 @@ mod demo;
 mod golden_cmd;
 mod ibft_cmd;
 mod progress;
+mod reservation_file;
 mod serve;
 mod size;
 mod state;

@@ -42,6 +42,7 @@ use tokio::sync::{Notify, mpsc, watch};
 
 use crate::backend::Devices;
 use crate::config::{Chap, ClientConfig, ServeConfig};
+use crate::reservation_file::ReservationFile;
 use crate::state::{SessionMarker, StateDir};
 
 /// Bytes of unprocessed input beyond which a connection stops reading from its socket (the
@@ -135,8 +136,30 @@ fn open_client(devices: &mut Devices, client: &ClientConfig) -> Result<ScsiTarge
         // The LU's identity (NAA designator, serial number) is derived from the target
         // name and LUN: unique per LU and stable across restarts.
         let identity = LuIdentity::from_name(&format!("{}/{}", client.target, lun.id));
-        let lu = LogicalUnit::checked(device, identity)
+        let mut lu = LogicalUnit::checked(device, identity)
             .with_context(|| format!("client `{}`, LUN {}", client.name, lun.id))?;
+        if !lun.read_only {
+            // Writable LUNs offer APTPL: their reservations persist in `DISK.pr`.
+            let store = ReservationFile::for_disk(&lun.path);
+            if let Some(image) = store.load()? {
+                lu.restore_reservations(&image).with_context(|| {
+                    format!(
+                        "{}: the saved persistent reservations of client `{}`, LUN {} are \
+                         damaged; remove the file to start without them",
+                        store.path().display(),
+                        client.name,
+                        lun.id
+                    )
+                })?;
+                eprintln!(
+                    "diskless-target: client `{}`, LUN {}: persistent reservations restored from {}",
+                    client.name,
+                    lun.id,
+                    store.path().display()
+                );
+            }
+            lu = lu.with_reservation_store(Arc::new(store));
+        }
         scsi_target
             .add_lun(lun.id, lu)
             .with_context(|| format!("client `{}`, LUN {}", client.name, lun.id))?;

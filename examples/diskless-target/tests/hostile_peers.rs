@@ -9,7 +9,8 @@
 //! (session reinstatement, §6.3.5) has its old session ended, reservation and all, before the new
 //! login is answered, and the old connection's end does not touch what the new session took.
 //! With `[session] nop_in_interval` set, an initiator that does not answer the target's pings is
-//! dropped, and one that answers is kept.
+//! dropped, and one that answers is kept. Persistent reservations taken with APTPL survive the
+//! server being killed and started again; without APTPL they do not.
 //!
 //! The initiator here is a few lines over a blocking [`TcpStream`], with PDUs built and parsed by
 //! `iscsi-pdu`, as the engine's own tests do in `crates/iscsi-target/tests/common`.
@@ -59,6 +60,9 @@ impl Server {
     fn start_with(dir: &Path, tables: &str) -> Server {
         let bin = env!("CARGO_BIN_EXE_diskless-target");
         for disk in ["a.vhd", "b.vhd"] {
+            if dir.join(disk).exists() {
+                continue; // a restart over the same disks
+            }
             let out = Command::new(bin)
                 .args(["vhd", "create", "--type", "dynamic"])
                 .arg(dir.join(disk))
@@ -776,4 +780,86 @@ fn with_pings_on_an_initiator_that_does_not_answer_is_dropped() {
         "{}",
         server.stderr()
     );
+}
+
+/// PERSISTENT RESERVE OUT `sa` with a basic parameter list: key, service action key, byte 20.
+fn prout(c: &mut Client, sa: u8, kind: u8, key: u64, sa_key: u64, flags: u8) -> ScsiStatus {
+    let mut list = [0u8; 24];
+    list[..8].copy_from_slice(&key.to_be_bytes());
+    list[8..16].copy_from_slice(&sa_key.to_be_bytes());
+    list[20] = flags;
+    let cdb = [0x5f, sa, kind, 0, 0, 0, 0, 0, 24, 0];
+    c.scsi(&cdb, 24, false, Bytes::copy_from_slice(&list)).0
+}
+
+/// READ RESERVATION: the holder's key and the type, if a reservation is held.
+fn read_reservation(c: &mut Client) -> Option<(u64, u8)> {
+    let (status, d) = c.scsi(
+        &[0x5e, 0x01, 0, 0, 0, 0, 0, 0, 24, 0],
+        24,
+        true,
+        Bytes::new(),
+    );
+    assert_eq!(status, ScsiStatus::GOOD);
+    let held = u32::from_be_bytes(d[4..8].try_into().unwrap()) >= 16;
+    held.then(|| {
+        (
+            u64::from_be_bytes(d[8..16].try_into().unwrap()),
+            d[21] & 0x0f,
+        )
+    })
+}
+
+#[test]
+fn persistent_reservations_with_aptpl_survive_a_restart() {
+    let tmp = TempDir::new("hostile-it", "aptpl");
+    let saved = tmp.path("a.vhd.pr");
+    let write = |c: &mut Client| {
+        let block = pattern(0x3c, 1);
+        c.scsi(&cdb10(0x2a, 0, 1), 512, false, Bytes::from(block)).0
+    };
+    {
+        let mut server = Server::start(&tmp.0);
+        let mut a1 = Client::logged_in(server.addr, 1, INITIATOR_A, TARGET_A);
+        let mut b = Client::logged_in(server.addr, 1, INITIATOR_B, TARGET_B);
+        // Client b registers without APTPL: nothing is saved for its LUN.
+        assert_eq!(prout(&mut b, 0x00, 0, 0, 0xb0b, 0), ScsiStatus::GOOD);
+        assert!(!tmp.path("b.vhd.pr").exists());
+        // Client a registers with APTPL and takes Write Exclusive: saved before the answers.
+        assert_eq!(prout(&mut a1, 0x00, 0, 0, 0xabc, 0x01), ScsiStatus::GOOD);
+        assert_eq!(prout(&mut a1, 0x01, 0x01, 0xabc, 0, 0), ScsiStatus::GOOD);
+        assert!(saved.exists());
+        server.assert_alive();
+        // Killed, not stopped: what was answered is on disk already.
+    }
+    let mut server = Server::start(&tmp.0);
+    assert!(
+        server
+            .stderr()
+            .contains("persistent reservations restored from"),
+        "{}",
+        server.stderr()
+    );
+    // Another session of the same initiator is another I_T nexus: it sees the reservation and
+    // may not write; the nexus that holds it may.
+    let mut a2 = Client::logged_in(server.addr, 2, INITIATOR_A, TARGET_A);
+    assert_eq!(read_reservation(&mut a2), Some((0xabc, 0x01)));
+    assert_eq!(write(&mut a2), ScsiStatus::RESERVATION_CONFLICT);
+    let mut a1 = Client::logged_in(server.addr, 1, INITIATOR_A, TARGET_A);
+    assert_eq!(write(&mut a1), ScsiStatus::GOOD);
+    // b's registration, without APTPL, ended with the server.
+    let mut b = Client::logged_in(server.addr, 1, INITIATOR_B, TARGET_B);
+    assert_eq!(
+        prout(&mut b, 0x00, 0, 0xb0b, 0, 0),
+        ScsiStatus::RESERVATION_CONFLICT
+    );
+    // Re-registering without APTPL removes the saved file; the next start finds none.
+    assert_eq!(prout(&mut a1, 0x00, 0, 0xabc, 0xabd, 0), ScsiStatus::GOOD);
+    assert!(!saved.exists());
+    server.assert_alive();
+    drop(server);
+    let server = Server::start(&tmp.0);
+    let mut a2 = Client::logged_in(server.addr, 2, INITIATOR_A, TARGET_A);
+    assert_eq!(read_reservation(&mut a2), None);
+    assert_eq!(write(&mut a2), ScsiStatus::GOOD);
 }
