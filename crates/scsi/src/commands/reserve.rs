@@ -242,6 +242,11 @@ const INSUFFICIENT_REGISTRATION_RESOURCES: Sense = Sense::new(
 /// Unit attentions a service action leaves: for the nexuses of each port (never the sender).
 type Notices = Vec<(Port, AscAscq)>;
 
+/// `code` for the nexuses of every port in `ports`.
+fn notices(ports: Vec<Port>, code: AscAscq) -> Notices {
+    ports.into_iter().map(|p| (p, code)).collect()
+}
+
 /// PERSISTENT RESERVE OUT: REGISTER (with SPEC_I_PT and ALL_TG_PT), RESERVE, RELEASE,
 /// CLEAR, PREEMPT, PREEMPT AND ABORT, REGISTER AND IGNORE EXISTING KEY and REGISTER AND
 /// MOVE. The service action runs on a copy of the reservations; with APTPL in effect the
@@ -285,10 +290,7 @@ pub(crate) fn persistent_reserve_out(ctx: &Ctx<'_>) -> Outcome {
             let others = r.other_ports(my_port.as_ref());
             r.clear_persistent();
             r.generation = r.generation.wrapping_add(1);
-            others
-                .into_iter()
-                .map(|p| (p, AscAscq::RESERVATIONS_PREEMPTED))
-                .collect()
+            notices(others, AscAscq::RESERVATIONS_PREEMPTED)
         }
         REGISTER_AND_MOVE => register_and_move(&mut r, me, my_port, kind, &list)?,
         // PREEMPT, PREEMPT AND ABORT (aborting the preempted tasks is the transport's).
@@ -350,10 +352,7 @@ fn register(
         // Unregistering: APTPL is the last registering service action's.
         let released = r.unregister(&port);
         return Ok(if released {
-            r.other_ports(None)
-                .into_iter()
-                .map(|p| (p, AscAscq::RESERVATIONS_RELEASED))
-                .collect()
+            notices(r.other_ports(None), AscAscq::RESERVATIONS_RELEASED)
         } else {
             Vec::new()
         });
@@ -402,10 +401,7 @@ fn release_pr(r: &mut Reservations, me: &NexusKey, kind: Option<PrType>) -> Resu
     }
     r.holder = None;
     Ok(if h.kind.registrants_access() {
-        r.other_ports(None)
-            .into_iter()
-            .map(|p| (p, AscAscq::RESERVATIONS_RELEASED))
-            .collect()
+        notices(r.other_ports(None), AscAscq::RESERVATIONS_RELEASED)
     } else {
         Vec::new()
     })
@@ -465,10 +461,7 @@ fn preempt(
         r.holder = None;
     }
     r.generation = r.generation.wrapping_add(1);
-    Ok(removed
-        .into_iter()
-        .map(|p| (p, AscAscq::REGISTRATIONS_PREEMPTED))
-        .collect())
+    Ok(notices(removed, AscAscq::REGISTRATIONS_PREEMPTED))
 }
 
 /// REGISTER AND MOVE (SPC-4 §5.9.8): the holder registers another I_T nexus with the
