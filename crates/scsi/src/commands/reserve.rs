@@ -109,7 +109,7 @@ pub(crate) fn persistent_reserve_in(ctx: &Ctx<'_>) -> Outcome {
     Done::data(d, alloc)
 }
 
-/// The one target port's RELATIVE TARGET PORT IDENTIFIER (VPD page 83h reports the same).
+/// The RELATIVE TARGET PORT IDENTIFIER of the unit's one target port.
 const RELATIVE_TARGET_PORT: u16 = 1;
 
 /// The service actions of PERSISTENT RESERVE OUT (SPC-4 table 214).
@@ -151,7 +151,10 @@ fn transport_ids(b: &[u8], base: usize) -> Result<Vec<Port>, Fail> {
                 crate::Error::InvalidField { offset, .. } => offset,
                 _ => 0,
             };
-            Sense::invalid_parameter_field((base + at + offset) as u16, None)
+            Sense::invalid_parameter_field(
+                u16::try_from(base + at + offset).unwrap_or(u16::MAX),
+                None,
+            )
         })?;
         ports.push(Port::from_transport_id(id));
         at += n;
@@ -321,8 +324,7 @@ fn register(
         if list.sa_key == 0 {
             return Ok(Vec::new());
         }
-        let own = Port::of(me);
-        let mut new = vec![own.clone()];
+        let mut new = vec![Port::of(me)];
         for p in &list.ports {
             // As LIO does: a port already registered (or named twice) keeps its registration.
             let taken = r.registrations.iter().any(|x| x.port == *p) || new.contains(p);
