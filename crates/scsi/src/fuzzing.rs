@@ -112,8 +112,11 @@ pub fn reservations(data: &[u8]) {
     assert_eq!(crate::reservation_image::encode(&decoded), data);
     let lu = LogicalUnit::new(Arc::new(MemDevice::new(512, 8)), LuIdentity::from_name("f"))
         .with_reservation_store(Arc::new(MemReservationStore::default()));
-    lu.restore_reservations(data)
-        .expect("a decodable image restores");
+    assert_eq!(
+        lu.restore_reservations(data),
+        Ok(()),
+        "a decodable image restores"
+    );
     // The first registrant (if any) and a stranger.
     let first = decoded.registrations.first().map(|r| {
         (
