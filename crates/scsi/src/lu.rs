@@ -285,12 +285,11 @@ impl LogicalUnit {
         let Some(store) = &self.store else {
             return Ok(());
         };
-        let image = crate::reservation_image::encode;
         let result = if after.aptpl {
-            if before.aptpl && image(before) == image(after) {
-                return Ok(());
+            if before == after {
+                return Ok(()); // saved already
             }
-            store.save(&image(after))
+            store.save(&crate::reservation_image::encode(after))
         } else if before.aptpl {
             store.remove()
         } else {

@@ -147,13 +147,18 @@ impl Reservations {
 
     /// Whether `nexus` holds the persistent reservation.
     pub(crate) fn is_holder(&self, nexus: &NexusKey) -> bool {
-        match &self.holder {
-            Some(h) if h.kind.all_registrants() => self.key_of(nexus).is_some(),
-            Some(h) => self
-                .registration_of(nexus)
-                .is_some_and(|r| r.port == h.port),
-            None => false,
-        }
+        self.registration_of(nexus)
+            .is_some_and(|r| self.port_holds(&r.port))
+    }
+
+    /// The key of the reservation holder's registration; `None` without a reservation and for
+    /// all-registrants types, whose holders are every registrant.
+    pub(crate) fn holder_key(&self) -> Option<u64> {
+        let h = self.holder.as_ref().filter(|h| !h.kind.all_registrants())?;
+        self.registrations
+            .iter()
+            .find(|x| x.port == h.port)
+            .map(|x| x.key)
     }
 
     /// Whether the registration of `port` holds the persistent reservation.

@@ -57,15 +57,8 @@ pub(crate) fn persistent_reserve_in(ctx: &Ctx<'_>) -> Outcome {
         0x01 => match &r.holder {
             Some(h) => {
                 d.extend_from_slice(&16u32.to_be_bytes());
-                let key = if h.kind.all_registrants() {
-                    0
-                } else {
-                    r.registrations
-                        .iter()
-                        .find(|x| x.port == h.port)
-                        .map_or(0, |x| x.key)
-                };
-                d.extend_from_slice(&key.to_be_bytes());
+                // All-registrants types report key 0.
+                d.extend_from_slice(&r.holder_key().unwrap_or(0).to_be_bytes());
                 d.extend_from_slice(&[0; 4]); // obsolete
                 d.push(0);
                 d.push(type_code(h.kind)); // SCOPE 0 (LU_SCOPE), TYPE
@@ -420,11 +413,7 @@ fn preempt(
         return Err(Fail::Status(Status::RESERVATION_CONFLICT));
     };
     let holder = r.holder.clone();
-    let holder_key = holder
-        .as_ref()
-        .filter(|h| !h.kind.all_registrants())
-        .and_then(|h| r.registrations.iter().find(|x| x.port == h.port))
-        .map(|x| x.key);
+    let holder_key = r.holder_key();
     let all_registrants = holder.as_ref().is_some_and(|h| h.kind.all_registrants());
     let removed: Vec<Port>;
     if holder.is_none() || (!all_registrants && holder_key != Some(sa_key)) {
