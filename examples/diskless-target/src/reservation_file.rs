@@ -19,13 +19,9 @@ pub(crate) fn path_for(disk: &Path) -> PathBuf {
 /// Removes the saved reservations of `disk`, if any: its disk was replaced (`client reset`)
 /// or removed, and registrations made on the old disk must not come back.
 pub(crate) fn forget(disk: &Path) -> Result<()> {
-    let path = path_for(disk);
-    match std::fs::remove_file(&path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            Err(e).with_context(|| format!("removing {}", path.display()))
-        }
-        _ => Ok(()),
-    }
+    let file = ReservationFile::for_disk(disk);
+    scsi::ReservationStore::remove(&file)
+        .with_context(|| format!("removing {}", file.path().display()))
 }
 
 /// One LUN's reservation file.
