@@ -149,9 +149,7 @@ impl Error {
             _ => Err(Error::OutOfBounds { offset, len, size }),
         }
     }
-}
 
-impl Error {
     /// The broad class of this error.
     pub fn kind(&self) -> ErrorKind {
         match self {
