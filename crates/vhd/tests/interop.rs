@@ -6,7 +6,8 @@
 //! with a loud `MISSING PEER:` message, unless `CI=true`, where it fails the test.
 //!
 //! What the peers cannot do, and so what is not tested here: qemu 7.2 has no `check` for vpc
-//! (it answers "This image format does not support checks", which is printed and noted), and no
+//! (it answers "This image format does not support checks", which is printed and noted; in its
+//! place, `qemu-img map` must agree with our block table and find our data where it says), and no
 //! differencing support; nothing on this machine but this crate creates differencing disks.
 
 #![allow(clippy::unwrap_used)] // tests may unwrap, as unit tests do
@@ -367,10 +368,122 @@ fn qemu_check(path: &Path) -> &'static str {
     }
 }
 
+/// The value of `"key":` in one object of qemu's JSON output, as written (a number or
+/// `true`/`false`).
+fn json_value<'a>(object: &'a str, key: &str) -> Option<&'a str> {
+    let quoted = format!("\"{key}\":");
+    let at = object.find(&quoted)? + quoted.len();
+    let rest = object[at..].trim_start();
+    let end = rest.find([',', '}']).unwrap_or(rest.len());
+    Some(rest[..end].trim())
+}
+
+/// `qemu-img map -f vpc`, a structural check by a peer (qemu has no `check` for vpc): the
+/// extents qemu lists tile the disk (a dynamic one in whole blocks); a dynamic disk's block is
+/// data to qemu exactly when our disk stores some of its sectors, a fixed disk is data mapped
+/// to itself; and at the host offset qemu gives for data (found through our BAT and block
+/// placement), the file holds the data we wrote.
+/// Returns how many data and how many unallocated bytes qemu reported.
+fn assert_qemu_map_agrees(
+    path: &Path,
+    disk: &Disk<FileStorage>,
+    contents: &Contents,
+) -> (u64, u64) {
+    let json = run_ok("qemu-img", args!["map", "-f", "vpc", "--output=json", path]);
+    let file = File::open(path).unwrap();
+    let (mut next, mut data_bytes, mut hole_bytes) = (0u64, 0u64, 0u64);
+    let (mut got, mut want) = (vec![0u8; 4 << 20], vec![0u8; 4 << 20]);
+    for object in json.split('{').skip(1) {
+        let number = |key: &str| -> u64 {
+            json_value(object, key)
+                .unwrap_or_else(|| panic!("no {key} in qemu-img map entry {{{object}"))
+                .parse()
+                .unwrap()
+        };
+        let (start, length) = (number("start"), number("length"));
+        let data = json_value(object, "data") == Some("true");
+        assert_eq!(
+            start,
+            next,
+            "qemu-img map entries of {} do not tile the disk",
+            path.display()
+        );
+        next = start + length;
+        match disk.block_size() {
+            // A fixed disk is all data, the file's own bytes: qemu splits it where the file
+            // has holes, and maps every byte to itself.
+            None => {
+                assert!(
+                    data,
+                    "{}: qemu-img map says a fixed disk has no data at {start}",
+                    path.display()
+                );
+                assert_eq!(
+                    number("offset"),
+                    start,
+                    "{}: fixed disk mapped elsewhere",
+                    path.display()
+                );
+            }
+            // qemu reads a dynamic disk's allocated block whole, ignoring its sector bitmap: a
+            // block is data to qemu exactly when our disk stores some of its sectors.
+            Some(block) => {
+                let mut at = start;
+                while at < next {
+                    assert_eq!(
+                        at % block,
+                        0,
+                        "{}: qemu-img map splits a block at {at}",
+                        path.display()
+                    );
+                    let end = (at + block).min(disk.size());
+                    let (allocated, run) = disk.allocation(at).unwrap();
+                    let any_stored = allocated || run < end - at;
+                    assert_eq!(
+                        any_stored,
+                        data,
+                        "{}: block at {at}: qemu-img map says data={data}, our disk stores sectors there={any_stored}",
+                        path.display()
+                    );
+                    at = end;
+                }
+            }
+        }
+        if !data {
+            hole_bytes += length;
+            continue;
+        }
+        data_bytes += length;
+        let host = number("offset");
+        let mut done = 0;
+        while done < length {
+            let n = (length - done).min(got.len() as u64) as usize;
+            file.read_exact_at(&mut got[..n], host + done).unwrap();
+            contents.fill(&mut want[..n], start + done);
+            let what = format!(
+                "{} at host offset {} (virtual {}), per qemu-img map",
+                path.display(),
+                host + done,
+                start + done
+            );
+            assert_bytes_eq(&what, &got[..n], &want[..n]);
+            done += n as u64;
+        }
+    }
+    assert_eq!(
+        next,
+        disk.size(),
+        "qemu-img map of {} ends early",
+        path.display()
+    );
+    (data_bytes, hole_bytes)
+}
+
 /// qemu-img reads our fixed and dynamic disks as their raw source: `compare` says identical,
 /// `info` reports the exact size (whether or not a CHS geometry describes it: when none does,
 /// we write the maximum geometry, which makes qemu 7.2 use Current Size), `convert -O raw`
-/// gives the source back, and `check` passes or is unsupported.
+/// gives the source back, `check` passes or is unsupported, and `map` agrees with our block
+/// table ([`assert_qemu_map_agrees`]).
 #[test]
 #[ignore = "interop: needs qemu-img; run by `cargo xtask interop interop-vhd`"]
 fn qemu_img_reads_our_fixed_and_dynamic_disks() {
@@ -433,6 +546,7 @@ fn qemu_img_reads_our_fixed_and_dynamic_disks() {
                 "compare said: {said}"
             );
             let check = qemu_check(&path);
+            let (mapped, holes) = assert_qemu_map_agrees(&path, &open_ro(&path), contents);
             let converted = dir.join(&format!("{name}-{kind}.out.raw"));
             run_ok(
                 "qemu-img",
@@ -442,8 +556,13 @@ fn qemu_img_reads_our_fixed_and_dynamic_disks() {
             fs::remove_file(&converted).unwrap();
             summary.push(format!(
                 "{name}-{kind}: size {size} (CHS {}/{}/{}), qemu virtual-size {virtual_size}, \
-                 compare identical, convert identical, check {check}",
-                geometry.cylinders, geometry.heads, geometry.sectors
+                 compare identical, convert identical, check {check}, map agrees \
+                 ({} MiB data, {} MiB unallocated)",
+                geometry.cylinders,
+                geometry.heads,
+                geometry.sectors,
+                mapped >> 20,
+                holes >> 20
             ));
         }
     }
