@@ -8,6 +8,14 @@ use crate::structure::StructureView;
 use crate::{Error, Location};
 
 /// Length of the table header; the Control structure starts here.
+///
+/// ```
+/// use ibft::{CONTROL_LEN, Ibft, TABLE_HEADER_LEN};
+/// let bytes = Ibft::default().to_bytes()?;
+/// assert_eq!(bytes.len(), TABLE_HEADER_LEN + CONTROL_LEN);
+/// assert_eq!(bytes[TABLE_HEADER_LEN], 1); // the Control structure's ID
+/// # Ok::<(), ibft::Error>(())
+/// ```
 pub const TABLE_HEADER_LEN: usize = 48;
 
 /// Byte offsets of the table header.
@@ -60,6 +68,14 @@ pub enum Signature {
 
 impl Signature {
     /// The four signature bytes.
+    ///
+    /// ```
+    /// use ibft::{Ibft, Placement, Signature};
+    /// let table = Ibft { header: Placement::BiosMemory.header(), ..Ibft::default() }.to_bytes()?;
+    /// assert_eq!(table[..4], Signature::Bios.bytes());
+    /// assert_eq!(Signature::Acpi.bytes(), *b"IBFT");
+    /// # Ok::<(), ibft::Error>(())
+    /// ```
     pub fn bytes(self) -> [u8; 4] {
         match self {
             Signature::Bios => *b"iBFT",
@@ -69,6 +85,12 @@ impl Signature {
     }
 
     /// The signature these bytes spell, if any.
+    ///
+    /// ```
+    /// use ibft::Signature;
+    /// assert_eq!(Signature::from_bytes(*b"BIFT"), Some(Signature::Broadcom));
+    /// assert_eq!(Signature::from_bytes(*b"ibft"), None); // case matters
+    /// ```
     pub fn from_bytes(bytes: [u8; 4]) -> Option<Self> {
         match &bytes {
             b"iBFT" => Some(Signature::Bios),
@@ -91,8 +113,22 @@ impl fmt::Display for Signature {
 }
 
 /// The OEM ID this crate writes when the caller gives none.
+///
+/// ```
+/// use ibft::{DEFAULT_OEM_ID, Ibft, Placement};
+/// let table = Ibft { header: Placement::BiosMemory.header(), ..Ibft::default() }.to_bytes()?;
+/// assert_eq!(table[10..16], DEFAULT_OEM_ID); // the header's OEM ID field
+/// # Ok::<(), ibft::Error>(())
+/// ```
 pub const DEFAULT_OEM_ID: [u8; 6] = *b"DLSCSI";
 /// The OEM Table ID this crate writes when the caller gives none.
+///
+/// ```
+/// use ibft::{DEFAULT_OEM_TABLE_ID, Ibft, Placement};
+/// let table = Ibft { header: Placement::BiosMemory.header(), ..Ibft::default() }.to_bytes()?;
+/// assert_eq!(table[16..24], DEFAULT_OEM_TABLE_ID); // the header's OEM Table ID field
+/// # Ok::<(), ibft::Error>(())
+/// ```
 pub const DEFAULT_OEM_TABLE_ID: [u8; 8] = *b"DLSCIBFT";
 
 /// Where the table is meant to go, which picks its signature and OEM identifiers.
@@ -123,6 +159,14 @@ pub enum Placement {
 impl Placement {
     /// The table header this placement produces (revisions and creator fields zero, as iPXE
     /// writes them).
+    ///
+    /// ```
+    /// use ibft::{Placement, Signature};
+    /// let header = Placement::Acpi { oem_id: *b"FENSYS", oem_table_id: *b"iPXE\0\0\0\0" }.header();
+    /// assert_eq!(header.signature, Signature::Acpi);
+    /// assert_eq!(header.oem_id, *b"FENSYS");
+    /// assert_eq!(header.creator_revision, 0);
+    /// ```
     pub fn header(self) -> TableHeader {
         let (signature, oem_id, oem_table_id) = match self {
             Placement::BiosMemory => (Signature::Bios, DEFAULT_OEM_ID, DEFAULT_OEM_TABLE_ID),
@@ -144,6 +188,14 @@ impl Placement {
 
 /// The meaning of the table header. Length, revision and checksum are not kept: emitting
 /// computes them.
+///
+/// ```
+/// use ibft::{Ibft, Placement, TableHeader};
+/// let header = TableHeader { oem_revision: 7, creator_id: *b"DLSC", ..Placement::BiosMemory.header() };
+/// let bytes = Ibft { header, ..Ibft::default() }.to_bytes()?;
+/// assert_eq!(Ibft::parse(&bytes)?.header, header);
+/// # Ok::<(), ibft::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct TableHeader {
     /// The signature.

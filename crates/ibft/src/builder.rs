@@ -69,6 +69,18 @@ pub struct IbftBuilder {
 
 impl IbftBuilder {
     /// An empty table for BIOS memory ([`Placement::BiosMemory`]).
+    ///
+    /// ```
+    /// use ibft::{DEFAULT_OEM_ID, IbftBuilder, Initiator, MacAddr, Nic, Signature, Target};
+    /// let ibft = IbftBuilder::new()
+    ///     .initiator(Initiator { name: "iqn.2010-04.org.ipxe:client".into(), ..Initiator::default() })
+    ///     .nic(Nic { ip: Some([10, 0, 2, 15].into()), prefix_len: 24, mac: MacAddr([2, 0, 0, 0, 0, 1]), ..Nic::default() })
+    ///     .target(Target { ip: Some([10, 0, 2, 2].into()), name: "iqn.2010-04.org.example:disk".into(), ..Target::default() })
+    ///     .build_ibft()?;
+    /// assert_eq!(ibft.header.signature, Signature::Bios);
+    /// assert_eq!(ibft.header.oem_id, DEFAULT_OEM_ID);
+    /// # Ok::<(), ibft::Error>(())
+    /// ```
     pub fn new() -> Self {
         IbftBuilder {
             header: Placement::BiosMemory.header(),
@@ -77,12 +89,39 @@ impl IbftBuilder {
     }
 
     /// Where the table goes: sets the signature and OEM identifiers.
+    ///
+    /// ```
+    /// use ibft::{IbftBuilder, Placement};
+    /// # use ibft::{Initiator, MacAddr, Nic, Target};
+    /// # let initiator = Initiator { name: "iqn.2010-04.org.ipxe:client".into(), ..Initiator::default() };
+    /// # let nic = Nic { ip: Some([10, 0, 2, 15].into()), prefix_len: 24, mac: MacAddr([2, 0, 0, 0, 0, 1]), ..Nic::default() };
+    /// # let target = Target { ip: Some([10, 0, 2, 2].into()), name: "iqn.2010-04.org.example:disk".into(), ..Target::default() };
+    /// let bytes = IbftBuilder::new()
+    ///     .placement(Placement::Acpi { oem_id: *b"OEMID ", oem_table_id: *b"OEMTABLE" })
+    ///     .initiator(initiator).nic(nic).target(target)
+    ///     .build()?;
+    /// assert_eq!(&bytes[..4], b"IBFT");
+    /// assert_eq!(&bytes[10..16], b"OEMID ");
+    /// # Ok::<(), ibft::Error>(())
+    /// ```
     pub fn placement(mut self, placement: Placement) -> Self {
         self.header = placement.header();
         self
     }
 
     /// Sets every header field at once (signature, OEM ID, OEM table ID, revisions, creator).
+    ///
+    /// ```
+    /// use ibft::{Ibft, IbftBuilder, Placement, TableHeader};
+    /// # use ibft::{Initiator, MacAddr, Nic, Target};
+    /// # let initiator = Initiator { name: "iqn.2010-04.org.ipxe:client".into(), ..Initiator::default() };
+    /// # let nic = Nic { ip: Some([10, 0, 2, 15].into()), prefix_len: 24, mac: MacAddr([2, 0, 0, 0, 0, 1]), ..Nic::default() };
+    /// # let target = Target { ip: Some([10, 0, 2, 2].into()), name: "iqn.2010-04.org.example:disk".into(), ..Target::default() };
+    /// let header = TableHeader { creator_id: *b"DLSC", creator_revision: 2, ..Placement::BiosMemory.header() };
+    /// let bytes = IbftBuilder::new().header(header).initiator(initiator).nic(nic).target(target).build()?;
+    /// assert_eq!(Ibft::parse(&bytes)?.header, header);
+    /// # Ok::<(), ibft::Error>(())
+    /// ```
     pub fn header(mut self, header: TableHeader) -> Self {
         self.header = header;
         self
@@ -90,6 +129,20 @@ impl IbftBuilder {
 
     /// Sets the Control structure's Single Login / Boot Failover flag (clear by default, as
     /// iPXE and EDK2 leave it).
+    ///
+    /// ```
+    /// use ibft::IbftBuilder;
+    /// # use ibft::{Initiator, MacAddr, Nic, Target};
+    /// # let initiator = Initiator { name: "iqn.2010-04.org.ipxe:client".into(), ..Initiator::default() };
+    /// # let nic = Nic { ip: Some([10, 0, 2, 15].into()), prefix_len: 24, mac: MacAddr([2, 0, 0, 0, 0, 1]), ..Nic::default() };
+    /// # let target = Target { ip: Some([10, 0, 2, 2].into()), name: "iqn.2010-04.org.example:disk".into(), ..Target::default() };
+    /// let ibft = IbftBuilder::new()
+    ///     .single_login(true)
+    ///     .initiator(initiator).nic(nic).target(target)
+    ///     .build_ibft()?;
+    /// assert!(ibft.control.flags.single_login());
+    /// # Ok::<(), ibft::Error>(())
+    /// ```
     pub fn single_login(mut self, on: bool) -> Self {
         self.control.flags = if on {
             ControlFlags(self.control.flags.0 | ControlFlags::SINGLE_LOGIN.0)
@@ -100,24 +153,80 @@ impl IbftBuilder {
     }
 
     /// Sets the initiator.
+    ///
+    /// ```
+    /// use ibft::{IbftBuilder, Initiator};
+    /// # use ibft::{MacAddr, Nic, Target};
+    /// # let nic = Nic { ip: Some([10, 0, 2, 15].into()), prefix_len: 24, mac: MacAddr([2, 0, 0, 0, 0, 1]), ..Nic::default() };
+    /// # let target = Target { ip: Some([10, 0, 2, 2].into()), name: "iqn.2010-04.org.example:disk".into(), ..Target::default() };
+    /// let ibft = IbftBuilder::new()
+    ///     .initiator(Initiator { name: "iqn.2010-04.org.ipxe:client".into(), ..Initiator::default() })
+    ///     .nic(nic).target(target)
+    ///     .build_ibft()?;
+    /// assert_eq!(ibft.initiator.map(|i| i.name).as_deref(), Some("iqn.2010-04.org.ipxe:client"));
+    /// # Ok::<(), ibft::Error>(())
+    /// ```
     pub fn initiator(mut self, initiator: Initiator) -> Self {
         self.initiator = Some(initiator);
         self
     }
 
     /// Adds a NIC in the next slot (at most two).
+    ///
+    /// ```
+    /// use ibft::{IbftBuilder, MacAddr, Nic};
+    /// # use ibft::{Initiator, Target};
+    /// # let initiator = Initiator { name: "iqn.2010-04.org.ipxe:client".into(), ..Initiator::default() };
+    /// # let target = Target { ip: Some([10, 0, 2, 2].into()), name: "iqn.2010-04.org.example:disk".into(), ..Target::default() };
+    /// let nic = Nic { ip: Some([10, 0, 2, 15].into()), prefix_len: 24, mac: MacAddr([2, 0, 0, 0, 0, 1]), ..Nic::default() };
+    /// let ibft = IbftBuilder::new()
+    ///     .initiator(initiator).target(target)
+    ///     .nic(nic.clone())
+    ///     .nic(Nic { index: 7, mac: MacAddr([2, 0, 0, 0, 0, 2]), ..nic })
+    ///     .build_ibft()?;
+    /// assert_eq!(ibft.nics[1].as_ref().map(|n| n.index), Some(1)); // the index is the slot
+    /// # Ok::<(), ibft::Error>(())
+    /// ```
     pub fn nic(mut self, nic: Nic) -> Self {
         self.nics.push(nic);
         self
     }
 
     /// Adds a target in the next slot (at most two).
+    ///
+    /// ```
+    /// use ibft::{ISCSI_PORT, IbftBuilder, Target};
+    /// # use ibft::{Initiator, MacAddr, Nic};
+    /// # let initiator = Initiator { name: "iqn.2010-04.org.ipxe:client".into(), ..Initiator::default() };
+    /// # let nic = Nic { ip: Some([10, 0, 2, 15].into()), prefix_len: 24, mac: MacAddr([2, 0, 0, 0, 0, 1]), ..Nic::default() };
+    /// let ibft = IbftBuilder::new()
+    ///     .initiator(initiator).nic(nic)
+    ///     .target(Target { ip: Some([10, 0, 2, 2].into()), name: "iqn.2010-04.org.example:disk".into(), ..Target::default() })
+    ///     .build_ibft()?;
+    /// assert_eq!(ibft.targets[0].as_ref().map(|t| t.port), Some(ISCSI_PORT));
+    /// assert!(ibft.targets[1].is_none());
+    /// # Ok::<(), ibft::Error>(())
+    /// ```
     pub fn target(mut self, target: Target) -> Self {
         self.targets.push(target);
         self
     }
 
     /// The validated table value, before layout.
+    ///
+    /// ```
+    /// use ibft::{Error, IbftBuilder};
+    /// # use ibft::{Initiator, MacAddr, Nic, Target};
+    /// # let initiator = Initiator { name: "iqn.2010-04.org.ipxe:client".into(), ..Initiator::default() };
+    /// # let nic = Nic { ip: Some([10, 0, 2, 15].into()), prefix_len: 24, mac: MacAddr([2, 0, 0, 0, 0, 1]), ..Nic::default() };
+    /// # let target = Target { ip: Some([10, 0, 2, 2].into()), name: "iqn.2010-04.org.example:disk".into(), ..Target::default() };
+    /// let builder = IbftBuilder::new().initiator(initiator).nic(nic).target(target.clone());
+    /// let ibft = builder.clone().build_ibft()?;
+    /// assert_eq!(ibft.targets[0].as_ref().map(|t| t.name.as_str()), Some("iqn.2010-04.org.example:disk"));
+    /// let three = builder.target(target.clone()).target(target).build_ibft();
+    /// assert!(matches!(three, Err(Error::InvalidInput { what: "targets", .. })));
+    /// # Ok::<(), ibft::Error>(())
+    /// ```
     ///
     /// # Errors
     /// [`Error::InvalidInput`] for more than two NICs or targets (Linux refuses tables with
@@ -160,6 +269,18 @@ impl IbftBuilder {
     }
 
     /// The table's bytes, laid out with 8-byte aligned structures and the checksum set.
+    ///
+    /// ```
+    /// use ibft::{Ibft, IbftBuilder};
+    /// # use ibft::{Initiator, MacAddr, Nic, Target};
+    /// # let initiator = Initiator { name: "iqn.2010-04.org.ipxe:client".into(), ..Initiator::default() };
+    /// # let nic = Nic { ip: Some([10, 0, 2, 15].into()), prefix_len: 24, mac: MacAddr([2, 0, 0, 0, 0, 1]), ..Nic::default() };
+    /// # let target = Target { ip: Some([10, 0, 2, 2].into()), name: "iqn.2010-04.org.example:disk".into(), ..Target::default() };
+    /// let bytes = IbftBuilder::new().initiator(initiator).nic(nic).target(target).build()?;
+    /// assert_eq!(ibft::checksum::sum(&bytes), 0);
+    /// assert_eq!(Ibft::parse(&bytes)?.to_bytes()?, bytes);
+    /// # Ok::<(), ibft::Error>(())
+    /// ```
     ///
     /// # Errors
     /// Those of [`IbftBuilder::build_ibft`], and [`Error::TooLarge`] if the strings make the

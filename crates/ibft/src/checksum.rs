@@ -1,5 +1,16 @@
 //! The table checksum (ACPI "Checksum" field, byte 9): all bytes of the table, checksum byte
 //! included, sum to zero modulo 256.
+//!
+//! ```
+//! use ibft::{Ibft, checksum};
+//! let mut table = Ibft::default().to_bytes()?;
+//! assert_eq!(checksum::sum(&table), 0);
+//! table[24] = 7; // patch the OEM Revision by hand...
+//! assert!(Ibft::parse(&table).is_err());
+//! checksum::fix(&mut table); // ...then fix the checksum
+//! assert_eq!(Ibft::parse(&table)?.header.oem_revision, 7);
+//! # Ok::<(), ibft::Error>(())
+//! ```
 
 /// Offset of the checksum byte in the table header.
 pub(crate) const CHECKSUM_OFFSET: usize = 9;

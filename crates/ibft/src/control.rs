@@ -8,6 +8,15 @@ use crate::{ControlFlags, Error, Location};
 /// Length of the Control structure with two NIC/Target pairs. The spec lets it grow by 2 bytes
 /// per further offset ("Optional Structure Expansion"), but Linux requires exactly 18 and refuses
 /// the whole table otherwise, so this crate reads and writes only this form.
+///
+/// ```
+/// use ibft::{CONTROL_LEN, Ibft, TABLE_HEADER_LEN};
+/// let bytes = Ibft::default().to_bytes()?;
+/// // The Control structure's Length field, after its ID and version bytes.
+/// let len = u16::from_le_bytes([bytes[TABLE_HEADER_LEN + 2], bytes[TABLE_HEADER_LEN + 3]]);
+/// assert_eq!(usize::from(len), CONTROL_LEN);
+/// # Ok::<(), ibft::Error>(())
+/// ```
 pub const CONTROL_LEN: usize = 18;
 
 /// Byte offsets of the Control structure, relative to its start.

@@ -10,6 +10,14 @@ use crate::structure::{Structure, StructureView, checked_view};
 use crate::{Error, Flags, Location};
 
 /// Length of the Initiator structure.
+///
+/// ```
+/// use ibft::{INITIATOR_LEN, Ibft, Initiator};
+/// let ibft = Ibft { initiator: Some(Initiator::default()), ..Ibft::default() };
+/// // Header and Control end at byte 66; the Initiator starts 8-byte aligned at 72.
+/// assert_eq!(ibft.buffer_len()?, 72 + INITIATOR_LEN);
+/// # Ok::<(), ibft::Error>(())
+/// ```
 pub const INITIATOR_LEN: usize = 74;
 
 /// Byte offsets of the Initiator structure, relative to its start.

@@ -14,6 +14,15 @@ use crate::table::{ALIGN, MAX_TABLE_LEN, MIN_TABLE_LEN};
 use crate::{ChapType, Control, Error, Flags, Ibft, Initiator, Location, Nic, Origin, Target};
 
 /// How bad an [`Issue`] is.
+///
+/// ```
+/// use ibft::{Ibft, Severity};
+/// assert!(Severity::Warning < Severity::Error);
+/// // An empty table has no initiator, NIC or target: errors.
+/// let worst = Ibft::default().check().iter().map(|i| i.severity).max();
+/// assert_eq!(worst, Some(Severity::Error));
+/// assert_eq!(Severity::Error.to_string(), "error");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Severity {
     /// The table works, but a reader may misbehave or the values look like a mistake.
@@ -50,6 +59,12 @@ pub enum Problem {
 
 impl Problem {
     /// How bad the problem is; unreadable parts are errors.
+    ///
+    /// ```
+    /// use ibft::{Ibft, Problem, Severity};
+    /// let problems = Ibft::lint(b"iBFT");
+    /// assert_eq!(problems.first().map(Problem::severity), Some(Severity::Error));
+    /// ```
     pub fn severity(&self) -> Severity {
         match self {
             Problem::Unreadable(_) => Severity::Error,
@@ -58,6 +73,15 @@ impl Problem {
     }
 
     /// The structure the problem concerns.
+    ///
+    /// ```
+    /// use ibft::{Ibft, Location, Target};
+    /// let bytes = Ibft { targets: [Some(Target::default()), None], ..Ibft::default() }.to_bytes()?;
+    /// let problems = Ibft::lint(&bytes);
+    /// let nameless = problems.iter().find(|p| p.to_string() == "error: target 0 has no target name");
+    /// assert_eq!(nameless.map(|p| p.location()), Some(Location::Target(0)));
+    /// # Ok::<(), ibft::Error>(())
+    /// ```
     pub fn location(&self) -> Location {
         match self {
             Problem::Unreadable(e) => e.location(),
@@ -106,6 +130,13 @@ impl fmt::Display for Issue {
 
 /// What is wrong, phrased (by `Display`) as the rest of a sentence whose subject is the
 /// [`Location`].
+///
+/// ```
+/// use ibft::{Ibft, IssueKind, Nic};
+/// let ibft = Ibft { nics: [Some(Nic { vlan: 5000, ..Nic::default() }), None], ..Ibft::default() };
+/// assert!(ibft.check().iter().any(|i| i.kind == IssueKind::VlanTooLarge { vlan: 5000 }));
+/// assert_eq!(IssueKind::VlanTooLarge { vlan: 5000 }.to_string(), "has VLAN 5000; VLAN IDs go up to 4095");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum IssueKind {

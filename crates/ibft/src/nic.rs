@@ -10,6 +10,14 @@ use crate::structure::{Structure, StructureView, checked_view};
 use crate::{Error, Flags, Location, MacAddr, Origin, PciAddress};
 
 /// Length of the NIC structure.
+///
+/// ```
+/// use ibft::{Ibft, NIC_LEN, Nic};
+/// let ibft = Ibft { nics: [Some(Nic::default()), None], ..Ibft::default() };
+/// // Header and Control end at byte 66; the NIC starts 8-byte aligned at 72.
+/// assert_eq!(ibft.buffer_len()?, 72 + NIC_LEN);
+/// # Ok::<(), ibft::Error>(())
+/// ```
 pub const NIC_LEN: usize = 102;
 
 /// Byte offsets of the NIC structure, relative to its start.

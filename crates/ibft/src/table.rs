@@ -11,6 +11,13 @@ use crate::structure::Structure;
 use crate::{Control, Error, Initiator, Location, Nic, Target};
 
 /// The largest table: offsets are 16-bit.
+///
+/// ```
+/// use ibft::{Error, Ibft, Initiator, MAX_TABLE_LEN};
+/// let name = "x".repeat(MAX_TABLE_LEN);
+/// let ibft = Ibft { initiator: Some(Initiator { name, ..Initiator::default() }), ..Ibft::default() };
+/// assert!(matches!(ibft.to_bytes(), Err(Error::TooLarge { len }) if len > MAX_TABLE_LEN));
+/// ```
 pub const MAX_TABLE_LEN: usize = u16::MAX as usize;
 
 /// Structures are 8-byte aligned ("Each structure must be aligned on an 8 byte boundary",
@@ -72,6 +79,17 @@ impl Ibft {
     /// index 0, each structure's ID and exact length) and more: structure versions, and that
     /// every structure and string lies inside the table. It does not check that the contents
     /// make sense: [`Ibft::lint`] does.
+    ///
+    /// ```
+    /// use ibft::{Error, Ibft, Initiator};
+    /// let ibft = Ibft { initiator: Some(Initiator { name: "iqn.2010-04.org.ipxe:client".into(), ..Initiator::default() }), ..Ibft::default() };
+    /// let mut bytes = ibft.to_bytes()?;
+    /// bytes.extend_from_slice(&[0xff; 32]); // whatever follows the table in memory
+    /// assert_eq!(Ibft::parse(&bytes)?, ibft);
+    /// bytes[9] ^= 1; // the checksum byte
+    /// assert!(matches!(Ibft::parse(&bytes), Err(Error::Checksum { .. })));
+    /// # Ok::<(), ibft::Error>(())
+    /// ```
     ///
     /// # Errors
     /// The first problem found, as an [`Error`] naming the structure and byte offset.
@@ -151,6 +169,14 @@ impl Ibft {
 
     /// The length of the table [`Ibft::emit`] writes.
     ///
+    /// ```
+    /// use ibft::{CONTROL_LEN, Ibft, TABLE_HEADER_LEN};
+    /// let ibft = Ibft::default();
+    /// assert_eq!(ibft.buffer_len()?, TABLE_HEADER_LEN + CONTROL_LEN);
+    /// assert_eq!(ibft.buffer_len()?, ibft.to_bytes()?.len());
+    /// # Ok::<(), ibft::Error>(())
+    /// ```
+    ///
     /// # Errors
     /// [`Error::TooLarge`] if the strings make the table 64 KiB or more.
     pub fn buffer_len(&self) -> Result<usize, Error> {
@@ -161,6 +187,17 @@ impl Ibft {
     /// derived field is computed here: offsets, lengths, string lengths and offsets, the table
     /// length, revision and checksum. Empty strings are written as absent (length and offset 0),
     /// absent addresses as sixteen zero bytes.
+    ///
+    /// ```
+    /// use ibft::{Error, Ibft};
+    /// let ibft = Ibft::default();
+    /// let mut buf = vec![0u8; ibft.buffer_len()?];
+    /// ibft.emit(&mut buf)?;
+    /// assert_eq!(&buf[..4], b"iBFT");
+    /// assert_eq!(ibft::checksum::sum(&buf), 0);
+    /// assert!(matches!(ibft.emit(&mut [0u8; 10]), Err(Error::BufferSize { have: 10, .. })));
+    /// # Ok::<(), ibft::Error>(())
+    /// ```
     ///
     /// # Errors
     /// [`Error::TooLarge`], or [`Error::BufferSize`] if `buf` has the wrong length.
@@ -204,6 +241,15 @@ impl Ibft {
     }
 
     /// The table as bytes: [`Ibft::emit`] into a new buffer.
+    ///
+    /// ```
+    /// use ibft::{Ibft, Target};
+    /// let ibft = Ibft { targets: [Some(Target { name: "iqn.2010-04.org.example:disk".into(), ..Target::default() }), None], ..Ibft::default() };
+    /// let bytes = ibft.to_bytes()?;
+    /// assert_eq!(bytes.len(), ibft.buffer_len()?);
+    /// assert_eq!(Ibft::parse(&bytes)?, ibft);
+    /// # Ok::<(), ibft::Error>(())
+    /// ```
     ///
     /// # Errors
     /// [`Error::TooLarge`] if the strings make the table 64 KiB or more.

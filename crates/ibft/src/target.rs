@@ -10,9 +10,23 @@ use crate::structure::{Structure, StructureView, checked_view};
 use crate::{ChapType, Error, Flags, Location, Lun};
 
 /// Length of the Target structure.
+///
+/// ```
+/// use ibft::{Ibft, TARGET_LEN, Target};
+/// let ibft = Ibft { targets: [Some(Target::default()), None], ..Ibft::default() };
+/// // Header and Control end at byte 66; the Target starts 8-byte aligned at 72.
+/// assert_eq!(ibft.buffer_len()?, 72 + TARGET_LEN);
+/// # Ok::<(), ibft::Error>(())
+/// ```
 pub const TARGET_LEN: usize = 54;
 
 /// The iSCSI well-known port.
+///
+/// ```
+/// use ibft::{ISCSI_PORT, Target};
+/// assert_eq!(ISCSI_PORT, 3260);
+/// assert_eq!(Target::default().port, ISCSI_PORT);
+/// ```
 pub const ISCSI_PORT: u16 = 3260;
 
 /// Byte offsets of the Target structure, relative to its start.

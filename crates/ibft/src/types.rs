@@ -38,6 +38,13 @@ pub struct PciAddress(pub u16);
 impl PciAddress {
     /// The location of `bus:device.function`.
     ///
+    /// ```
+    /// use ibft::PciAddress;
+    /// assert_eq!(PciAddress::new(0x12, 0x1f, 7)?, PciAddress(0x12ff));
+    /// assert!(PciAddress::new(0, 32, 0).is_err());
+    /// # Ok::<(), ibft::Error>(())
+    /// ```
+    ///
     /// # Errors
     /// [`Error::InvalidInput`] if `device > 31` or `function > 7`.
     pub fn new(bus: u8, device: u8, function: u8) -> Result<Self, Error> {
@@ -53,16 +60,28 @@ impl PciAddress {
     }
 
     /// The bus number.
+    ///
+    /// ```
+    /// assert_eq!(ibft::PciAddress(0x12ff).bus(), 0x12);
+    /// ```
     pub fn bus(self) -> u8 {
         (self.0 >> 8) as u8
     }
 
     /// The device number (0–31).
+    ///
+    /// ```
+    /// assert_eq!(ibft::PciAddress(0x12ff).device(), 0x1f);
+    /// ```
     pub fn device(self) -> u8 {
         (self.0 >> 3) as u8 & 0x1f
     }
 
     /// The function number (0–7).
+    ///
+    /// ```
+    /// assert_eq!(ibft::PciAddress(0x12ff).function(), 7);
+    /// ```
     pub fn function(self) -> u8 {
         self.0 as u8 & 0x07
     }
@@ -97,10 +116,24 @@ pub struct Lun(pub [u8; 8]);
 
 impl Lun {
     /// The largest LUN [`Lun::from_number`] encodes (flat space addressing, 14 bits).
+    ///
+    /// ```
+    /// use ibft::Lun;
+    /// assert_eq!(Lun::from_number(Lun::MAX_NUMBER)?.number(), Some(Lun::MAX_NUMBER));
+    /// assert!(Lun::from_number(Lun::MAX_NUMBER + 1).is_err());
+    /// # Ok::<(), ibft::Error>(())
+    /// ```
     pub const MAX_NUMBER: u16 = 0x3fff;
 
     /// The single-level LUN `n` (SAM-5 §4.7): peripheral device addressing below 256, flat
     /// space addressing up to [`Lun::MAX_NUMBER`].
+    ///
+    /// ```
+    /// use ibft::Lun;
+    /// assert_eq!(Lun::from_number(5)?, Lun([0, 5, 0, 0, 0, 0, 0, 0]));
+    /// assert_eq!(Lun::from_number(0x1234)?, Lun([0x52, 0x34, 0, 0, 0, 0, 0, 0]));
+    /// # Ok::<(), ibft::Error>(())
+    /// ```
     ///
     /// # Errors
     /// [`Error::InvalidInput`] if `n > Lun::MAX_NUMBER`.
@@ -121,6 +154,12 @@ impl Lun {
 
     /// The number of a single-level LUN (peripheral or flat addressing), or `None` for any
     /// other encoding.
+    ///
+    /// ```
+    /// use ibft::Lun;
+    /// assert_eq!(Lun([0x41, 0x2c, 0, 0, 0, 0, 0, 0]).number(), Some(300));
+    /// assert_eq!(Lun([0, 1, 0, 2, 0, 0, 0, 0]).number(), None); // two levels
+    /// ```
     pub fn number(self) -> Option<u16> {
         let [a, b, rest @ ..] = self.0;
         if rest != [0; 6] {
@@ -168,23 +207,85 @@ pub struct Flags(pub u8);
 
 impl Flags {
     /// No flag set.
+    ///
+    /// ```
+    /// use ibft::{Flags, Ibft, IssueKind, Target};
+    /// let ibft = Ibft { targets: [Some(Target { flags: Flags::NONE, ..Target::default() }), None], ..Ibft::default() };
+    /// assert!(ibft.check().iter().any(|i| i.kind == IssueKind::NotBlockValid));
+    /// ```
     pub const NONE: Flags = Flags(0);
     /// Bit 0, "Block Valid": the structure holds valid data.
+    ///
+    /// ```
+    /// use ibft::{Flags, Ibft, Initiator};
+    /// let bytes = Ibft { initiator: Some(Initiator::default()), ..Ibft::default() }.to_bytes()?;
+    /// // The Initiator's flags byte: byte 5 of its header, which starts at 72.
+    /// assert!(Flags(bytes[72 + 5]).contains(Flags::BLOCK_VALID));
+    /// # Ok::<(), ibft::Error>(())
+    /// ```
     pub const BLOCK_VALID: Flags = Flags(0x01);
     /// Bit 1, "Firmware Boot Selected": the firmware booted through this structure. open-iscsi
     /// picks its boot NIC and target by this bit.
+    ///
+    /// ```
+    /// use ibft::{Flags, Ibft, IssueKind, Target};
+    /// let target = Target { flags: Flags::BLOCK_VALID, ..Target::default() };
+    /// let ibft = Ibft { targets: [Some(target), None], ..Ibft::default() };
+    /// assert!(ibft.check().iter().any(|i| i.kind == IssueKind::NoBootTarget));
+    /// ```
     pub const FIRMWARE_BOOT_SELECTED: Flags = Flags(0x02);
     /// NIC bit 2: the address is global (set) or link-local (clear).
+    ///
+    /// ```
+    /// use ibft::{Flags, Ibft, Nic};
+    /// let nic = Nic { flags: Flags::VALID_BOOT | Flags::NIC_GLOBAL, ..Nic::default() };
+    /// let bytes = Ibft { nics: [Some(nic), None], ..Ibft::default() }.to_bytes()?;
+    /// let nic = Ibft::parse(&bytes)?.nics[0].clone().map(|n| n.flags);
+    /// assert_eq!(nic, Some(Flags(0x07)));
+    /// # Ok::<(), ibft::Error>(())
+    /// ```
     pub const NIC_GLOBAL: Flags = Flags(0x04);
     /// Target bit 2: use RADIUS for CHAP.
+    ///
+    /// ```
+    /// use ibft::{Flags, Ibft, Target};
+    /// let target = Target { flags: Flags::VALID_BOOT | Flags::TARGET_RADIUS_CHAP, ..Target::default() };
+    /// let bytes = Ibft { targets: [Some(target), None], ..Ibft::default() }.to_bytes()?;
+    /// let flags = Ibft::parse(&bytes)?.targets[0].clone().map(|t| t.flags);
+    /// assert!(flags.is_some_and(|f| f.contains(Flags::TARGET_RADIUS_CHAP)));
+    /// # Ok::<(), ibft::Error>(())
+    /// ```
     pub const TARGET_RADIUS_CHAP: Flags = Flags(0x04);
     /// Target bit 3: use RADIUS for reverse CHAP.
+    ///
+    /// ```
+    /// use ibft::{Flags, Ibft, Target};
+    /// let target = Target { flags: Flags::VALID_BOOT | Flags::TARGET_RADIUS_REVERSE_CHAP, ..Target::default() };
+    /// let bytes = Ibft { targets: [Some(target), None], ..Ibft::default() }.to_bytes()?;
+    /// let flags = Ibft::parse(&bytes)?.targets[0].clone().map(|t| t.flags);
+    /// assert_eq!(flags, Some(Flags(0x0b)));
+    /// # Ok::<(), ibft::Error>(())
+    /// ```
     pub const TARGET_RADIUS_REVERSE_CHAP: Flags = Flags(0x08);
     /// What firmware writes for the structures it booted through: Block Valid and Firmware
     /// Boot Selected.
+    ///
+    /// ```
+    /// use ibft::{Flags, Nic, Target};
+    /// assert_eq!(Flags::VALID_BOOT, Flags::BLOCK_VALID | Flags::FIRMWARE_BOOT_SELECTED);
+    /// assert_eq!(Target::default().flags, Flags::VALID_BOOT);
+    /// assert_eq!(Nic::default().flags, Flags::VALID_BOOT);
+    /// ```
     pub const VALID_BOOT: Flags = Flags(0x03);
 
     /// Whether every bit of `other` is set.
+    ///
+    /// ```
+    /// use ibft::Flags;
+    /// assert!(Flags::VALID_BOOT.contains(Flags::FIRMWARE_BOOT_SELECTED));
+    /// assert!(!Flags::BLOCK_VALID.contains(Flags::VALID_BOOT)); // every bit must be set
+    /// assert!(Flags(0x80).contains(Flags::NONE));
+    /// ```
     pub fn contains(self, other: Flags) -> bool {
         self.0 & other.0 == other.0
     }
@@ -211,9 +312,24 @@ pub struct ControlFlags(pub u8);
 impl ControlFlags {
     /// Bit 0: log in only to the boot-selected target (iPXE: "Single Login Only"; EDK2 calls it
     /// Boot Failover and leaves it clear, because installers then miss the disk).
+    ///
+    /// ```
+    /// use ibft::{Control, ControlFlags, Ibft, TABLE_HEADER_LEN};
+    /// let ibft = Ibft { control: Control { flags: ControlFlags::SINGLE_LOGIN }, ..Ibft::default() };
+    /// let bytes = ibft.to_bytes()?;
+    /// assert_eq!(bytes[TABLE_HEADER_LEN + 5], 0x01); // the Control structure's flags byte
+    /// assert_eq!(Ibft::parse(&bytes)?.control.flags, ControlFlags::SINGLE_LOGIN);
+    /// # Ok::<(), ibft::Error>(())
+    /// ```
     pub const SINGLE_LOGIN: ControlFlags = ControlFlags(0x01);
 
     /// Whether bit 0 is set.
+    ///
+    /// ```
+    /// use ibft::ControlFlags;
+    /// assert!(ControlFlags(0x81).single_login());
+    /// assert!(!ControlFlags(0x80).single_login()); // unknown bits do not count
+    /// ```
     pub fn single_login(self) -> bool {
         self.0 & 1 != 0
     }

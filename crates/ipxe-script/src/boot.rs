@@ -12,6 +12,13 @@ use crate::value::{SettingRef, SettingType, Word};
 
 /// Longest CHAP user name or secret accepted (iPXE has no limit; targets cap secrets far
 /// lower, RFC 7143 §12.1.3 recommends at most 16 bytes of secret).
+///
+/// ```
+/// use ipxe_script::{Chap, Error, MAX_CHAP_LEN};
+/// assert!(Chap::one_way("user", &"s".repeat(MAX_CHAP_LEN)).is_ok());
+/// let too_long = Chap::one_way("user", &"s".repeat(MAX_CHAP_LEN + 1));
+/// assert!(matches!(too_long, Err(Error::TooLong { max: MAX_CHAP_LEN, .. })));
+/// ```
 pub const MAX_CHAP_LEN: usize = 255;
 
 /// CHAP credentials, one-way or mutual, as iPXE's `username`, `password`,
@@ -166,6 +173,17 @@ impl Chap {
 
 /// Retry a failing `sanboot`: `attempts` tries in all, `delay_secs` apart, then print the
 /// error and `exit 1`.
+///
+/// ```
+/// use ipxe_script::{Error, IscsiRootPath, Retry, SanBootScript};
+/// let mut plan = SanBootScript::new(IscsiRootPath::parse("iscsi:san::::iqn.2010-04.org.example:d")?);
+/// plan.retry = Some(Retry { attempts: 3, delay_secs: 5 });
+/// let text = plan.script()?.to_string();
+/// assert!(text.contains("iseq ${san-attempt} 3 && goto san-failed || sleep 5 ; goto san-retry\n"));
+/// plan.retry = Some(Retry { attempts: 0, delay_secs: 5 });
+/// assert_eq!(plan.script(), Err(Error::OutOfRange { what: "retry attempts" }));
+/// # Ok::<(), ipxe_script::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Retry {
     /// Attempts in all (at least 1).

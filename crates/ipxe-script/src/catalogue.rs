@@ -9,6 +9,13 @@ use crate::uri::{IscsiRootPath, Lun, SanUri, Server};
 use crate::value::{Part, SettingRef, SettingType, Word};
 
 /// The seed script of the project, byte for byte (without the `#!ipxe` header).
+///
+/// ```
+/// use ipxe_script::{HEADER, SEED_BODY, Script, seed_script};
+/// let seed = Script::parse(&format!("{HEADER}\n{SEED_BODY}"))?;
+/// assert_eq!(seed, seed_script()?);
+/// # Ok::<(), ipxe_script::Error>(())
+/// ```
 pub const SEED_BODY: &str = "dhcp net0
 set initiator-iqn iqn.1991-05.com.microsoft:iscsiboot-${net0/mac}
 set root-path iscsi:10.121.28.150::::iqn.1991-05.com.microsoft:testsvr-iscsiboot-${net0/mac}-target
@@ -50,6 +57,21 @@ pub fn seed_script() -> Result<Script> {
 }
 
 /// Where the scripts of [`catalogue`] boot from: a test target's address and names.
+///
+/// ```
+/// use ipxe_script::{Chap, IscsiName, Lun, Server, TestTarget, catalogue};
+/// let t = TestTarget {
+///     server: Server::Ipv4([10, 0, 2, 2].into()),
+///     port: 3260,
+///     lun: Lun::ZERO,
+///     target: IscsiName::new("iqn.2024-01.org.example:disk")?,
+///     initiator: IscsiName::new("iqn.2024-01.org.example:client")?,
+///     chap: Chap::one_way("user", "secret-12345")?,
+///     mutual_chap: Chap::mutual("user", "secret-12345", "target", "tsecret-12345")?,
+/// };
+/// assert!(catalogue(&t)?.iter().all(|s| s.script.to_string().contains("iqn.2024-01.org.example:disk")));
+/// # Ok::<(), ipxe_script::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TestTarget {
     /// The target's address.
@@ -69,6 +91,23 @@ pub struct TestTarget {
 }
 
 /// One script of the [`catalogue`], with a name for test reports.
+///
+/// ```
+/// # use ipxe_script::{Chap, IscsiName, Lun, Server, TestTarget};
+/// # let t = TestTarget {
+/// #     server: Server::Ipv4([10, 0, 2, 2].into()),
+/// #     port: 3260,
+/// #     lun: Lun::ZERO,
+/// #     target: IscsiName::new("iqn.2024-01.org.example:disk")?,
+/// #     initiator: IscsiName::new("iqn.2024-01.org.example:client")?,
+/// #     chap: Chap::one_way("user", "secret-12345")?,
+/// #     mutual_chap: Chap::mutual("user", "secret-12345", "target", "tsecret-12345")?,
+/// # };
+/// let all = ipxe_script::catalogue(&t)?;
+/// let retry = all.iter().find(|s| s.name == "retry-loop");
+/// assert!(retry.is_some_and(|s| s.script.to_string().contains(":san-retry\n")));
+/// # Ok::<(), ipxe_script::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NamedScript {
     /// A short identifier, e.g. `"mutual-chap"`.

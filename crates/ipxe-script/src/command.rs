@@ -92,6 +92,16 @@ impl fmt::Display for Label {
 }
 
 /// How `ifconf` configures an interface (`--configurator`).
+///
+/// ```
+/// use ipxe_script::{Command, Configurator, Ifconf, NetDev};
+/// let ifconf = Command::Ifconf(Ifconf {
+///     configurator: Some(Configurator::Ipv6),
+///     interfaces: vec![NetDev(0)],
+///     ..Ifconf::default()
+/// });
+/// assert_eq!(ifconf.to_string(), "ifconf --configurator ipv6 net0");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Configurator {
     /// DHCPv4.

@@ -32,6 +32,13 @@ use crate::uri::{HostName, IscsiRootPath};
 use crate::value::Word;
 
 /// The user class iPXE sends (option 77, four raw bytes, not RFC 3004 length-prefixed).
+///
+/// ```
+/// use ipxe_script::{BootFlow, DhcpConfig, IPXE_USER_CLASS};
+/// let config = DhcpConfig { flow: BootFlow::Embedded, hosts: vec![] };
+/// assert!(config.dnsmasq()?.contains(&format!("dhcp-userclass=set:ipxe,{IPXE_USER_CLASS}\n")));
+/// # Ok::<(), ipxe_script::Error>(())
+/// ```
 pub const IPXE_USER_CLASS: &str = "iPXE";
 
 /// The iPXE DHCP option that carries iPXE's own options (and that iPXE always sends).
@@ -127,6 +134,20 @@ impl fmt::Display for MacAddr {
 ///
 /// Credentials are not offered here: DHCP is readable by anyone on the segment, so CHAP
 /// secrets belong in the per-client script fetched over a channel the server controls.
+///
+/// ```
+/// use ipxe_script::{BootFlow, DhcpConfig, DhcpHost, HostName, IscsiRootPath, MacAddr, SanOptions};
+/// let san = SanOptions {
+///     root_path: IscsiRootPath::parse("iscsi:10.0.2.2::::iqn.2010-04.org.example:d")?,
+///     initiator: None,
+///     keep_san: true,
+/// };
+/// let host = DhcpHost { name: HostName::new("pc1")?, mac: MacAddr::parse("52:54:00:12:34:56")?, address: None, san: Some(san) };
+/// let text = DhcpConfig { flow: BootFlow::Embedded, hosts: vec![host] }.dnsmasq()?;
+/// assert!(text.contains("dhcp-option=tag:ipxe,tag:host-pc1,17,\"iscsi:10.0.2.2::::iqn.2010-04.org.example:d\"\n"));
+/// assert!(text.contains("dhcp-option=tag:ipxe,tag:host-pc1,encap:175,8,1b\n")); // keep-san
+/// # Ok::<(), ipxe_script::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SanOptions {
     /// Option 17, `root-path`.
@@ -138,6 +159,22 @@ pub struct SanOptions {
 }
 
 /// One client the DHCP server knows by MAC address.
+///
+/// ```
+/// use ipxe_script::{BootFlow, DhcpConfig, DhcpHost, Error, HostName, MacAddr};
+/// let host = DhcpHost {
+///     name: HostName::new("pc1")?,
+///     mac: MacAddr::parse("52:54:00:12:34:56")?,
+///     address: Some([10, 0, 2, 15].into()),
+///     san: None,
+/// };
+/// let mut config = DhcpConfig { flow: BootFlow::Embedded, hosts: vec![host.clone()] };
+/// let text = config.isc_dhcpd()?;
+/// assert!(text.contains("host pc1 {\n  hardware ethernet 52:54:00:12:34:56;\n  fixed-address 10.0.2.15;\n"));
+/// config.hosts.push(DhcpHost { name: HostName::new("pc2")?, ..host }); // same MAC
+/// assert_eq!(config.isc_dhcpd(), Err(Error::DuplicateHost { index: 1 }));
+/// # Ok::<(), ipxe_script::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct DhcpHost {
     /// The host's name (ISC `host` declaration, dnsmasq tag `host-<name>` and host name).
@@ -152,6 +189,15 @@ pub struct DhcpHost {
 }
 
 /// The DHCP-and-TFTP flow: PXE loads iPXE over TFTP, iPXE loads the script.
+///
+/// ```
+/// use ipxe_script::{BootFlow, Chainload, DhcpConfig, Word};
+/// let chainload = Chainload::new(None, Word::literal("boot.ipxe")?)?;
+/// let text = DhcpConfig { flow: BootFlow::Chainload(chainload), hosts: vec![] }.isc_dhcpd()?;
+/// assert!(text.contains("  filename \"boot.ipxe\";\n} elsif option client-architecture = 00:00 {\n  filename \"undionly.kpxe\";\n"));
+/// assert!(!text.contains("next-server")); // no TFTP server given
+/// # Ok::<(), ipxe_script::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Chainload {
     /// The TFTP server (`next-server`); `None` leaves it to the DHCP server's own TFTP.
@@ -188,6 +234,16 @@ impl Chainload {
 }
 
 /// How clients get to their script or disk.
+///
+/// ```
+/// use ipxe_script::{BootFlow, Chainload, DhcpConfig, Word};
+/// let embedded = DhcpConfig { flow: BootFlow::Embedded, hosts: vec![] }.dnsmasq()?;
+/// assert!(!embedded.contains("dhcp-boot"));
+/// let chainload = BootFlow::Chainload(Chainload::new(None, Word::literal("boot.ipxe")?)?);
+/// let text = DhcpConfig { flow: chainload, hosts: vec![] }.dnsmasq()?;
+/// assert!(text.contains("dhcp-boot=tag:ipxe,tag:!san,\"boot.ipxe\"\n"));
+/// # Ok::<(), ipxe_script::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum BootFlow {
     /// PXE → TFTP → iPXE → script (or root path).

@@ -149,4 +149,13 @@ pub enum Error {
 }
 
 /// The crate's result type.
+///
+/// ```
+/// use ipxe_script::IscsiRootPath;
+/// fn port(root_path: &str) -> ipxe_script::Result<u16> {
+///     Ok(IscsiRootPath::parse(root_path)?.port())
+/// }
+/// assert_eq!(port("iscsi:10.0.0.1::::iqn.2010-04.org.example:d"), Ok(3260));
+/// assert!(port("nfs:10.0.0.1:/export").is_err());
+/// ```
 pub type Result<T, E = Error> = core::result::Result<T, E>;

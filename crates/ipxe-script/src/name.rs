@@ -7,6 +7,15 @@ use crate::error::{Error, Result};
 use crate::value::{Part, Word};
 
 /// Longest iSCSI name: "iSCSI names are ... no more than 223 bytes" (RFC 7143 §4.2.7.1).
+///
+/// ```
+/// use ipxe_script::{Error, IscsiName, MAX_ISCSI_NAME_LEN};
+/// let prefix = "iqn.2010-04.org.example:";
+/// let longest = format!("{prefix}{}", "a".repeat(MAX_ISCSI_NAME_LEN - prefix.len()));
+/// assert!(IscsiName::new(&longest).is_ok());
+/// let too_long = IscsiName::new(&format!("{longest}a"));
+/// assert!(matches!(too_long, Err(Error::TooLong { max: MAX_ISCSI_NAME_LEN, .. })));
+/// ```
 pub const MAX_ISCSI_NAME_LEN: usize = 223;
 
 /// An iSCSI name (`iqn.`, `eui.` or `naa.`), possibly with setting expansions in the unique

@@ -8,9 +8,24 @@ use crate::command::{Command, Label, check_comment};
 use crate::error::{Error, Result};
 
 /// The first line of every script (`script_probe` wants `#!ipxe` and one whitespace byte).
+///
+/// ```
+/// use ipxe_script::{Command, HEADER, Script};
+/// let script = Script::new(vec![Command::Exit(None).into()])?;
+/// assert_eq!(script.to_string(), format!("{HEADER}\nexit\n"));
+/// # Ok::<(), ipxe_script::Error>(())
+/// ```
 pub const HEADER: &str = "#!ipxe";
 
 /// How a command is joined to the one before it on a line.
+///
+/// ```
+/// use ipxe_script::{Command, Op, Pipeline};
+/// let mut line = Pipeline::new(Command::Sleep(1)).and(Command::Exit(Some(0)));
+/// assert_eq!(line.rest[0].0, Op::And);
+/// line.rest.push((Op::Then, Command::Exit(None)));
+/// assert_eq!(line.to_string(), "sleep 1 && exit 0 ; exit");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Op {
     /// `&&`: run if the previous command succeeded.
@@ -178,6 +193,17 @@ impl Comment {
 }
 
 /// One line of a script.
+///
+/// ```
+/// use ipxe_script::{Command, Comment, Label, Line, Script};
+/// let script = Script::new(vec![
+///     Line::Comment(Comment::new("wait a bit")?),
+///     Line::Label(Label::new("again")?),
+///     Line::from(Command::Sleep(1)),
+/// ])?;
+/// assert_eq!(script.body().to_string(), "# wait a bit\n:again\nsleep 1\n");
+/// # Ok::<(), ipxe_script::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Line {
     /// `:label`.
@@ -399,6 +425,15 @@ impl fmt::Display for Script {
 }
 
 /// A [`Script`] displayed without its header (see [`Script::body`]).
+///
+/// ```
+/// use ipxe_script::{HEADER, Script};
+/// let script = Script::parse("#!ipxe\nsleep 1\n")?;
+/// let body = script.body();
+/// assert_eq!(body.to_string(), "sleep 1\n");
+/// assert_eq!(format!("{HEADER}\n{body}"), script.to_string());
+/// # Ok::<(), ipxe_script::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Body<'a>(&'a Script);
 

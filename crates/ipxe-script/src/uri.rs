@@ -17,9 +17,26 @@ use crate::name::IscsiName;
 use crate::value::{Part, SettingRef, Word};
 
 /// The iSCSI port iPXE uses when the root path leaves it empty (or 0).
+///
+/// ```
+/// use ipxe_script::{DEFAULT_ISCSI_PORT, IscsiName, IscsiRootPath, Lun, Server};
+/// let rp = IscsiRootPath::parse("iscsi:10.0.0.1::::iqn.2010-04.org.example:d")?;
+/// assert_eq!(rp.port(), DEFAULT_ISCSI_PORT); // an empty port field
+/// let target = IscsiName::new("iqn.2010-04.org.example:d")?;
+/// let rp = IscsiRootPath::new(Server::Ipv4([10, 0, 0, 1].into()), DEFAULT_ISCSI_PORT, Lun::ZERO, target)?;
+/// assert_eq!(rp.to_string(), "iscsi:10.0.0.1::::iqn.2010-04.org.example:d"); // and written empty
+/// # Ok::<(), ipxe_script::Error>(())
+/// ```
 pub const DEFAULT_ISCSI_PORT: u16 = 3260;
 
 /// Longest DNS name (RFC 1035 §2.3.4, without the trailing dot).
+///
+/// ```
+/// use ipxe_script::{Error, HostName, MAX_HOST_NAME_LEN};
+/// let name = ["a".repeat(63).as_str(); 4].join("."); // 255 bytes
+/// assert!(HostName::new(&name[..MAX_HOST_NAME_LEN]).is_ok());
+/// assert!(matches!(HostName::new(&name), Err(Error::TooLong { max: MAX_HOST_NAME_LEN, .. })));
+/// ```
 pub const MAX_HOST_NAME_LEN: usize = 253;
 
 /// A DNS host name: dot-separated labels of 1 to 63 ASCII letters, digits and inner `-`, at
@@ -189,6 +206,13 @@ pub struct Lun([u16; 4]);
 
 impl Lun {
     /// LUN 0, written as the empty field.
+    ///
+    /// ```
+    /// use ipxe_script::Lun;
+    /// assert_eq!(Lun::ZERO, Lun::new(0));
+    /// assert_eq!(Lun::ZERO.to_string(), "");
+    /// assert_eq!(Lun::ZERO.to_bytes(), [0; 8]);
+    /// ```
     pub const ZERO: Lun = Lun([0; 4]);
 
     /// A single-level LUN: the first level is `n`.

@@ -24,9 +24,23 @@ use core::fmt;
 use crate::error::{Error, Result};
 
 /// Longest word this crate renders. iPXE has no limit, but nothing sensible comes close.
+///
+/// ```
+/// use ipxe_script::{Error, MAX_WORD_LEN, Word};
+/// assert!(Word::literal(&"a".repeat(MAX_WORD_LEN)).is_ok());
+/// let too_long = Word::literal(&"a".repeat(MAX_WORD_LEN + 1));
+/// assert!(matches!(too_long, Err(Error::TooLong { max: MAX_WORD_LEN, .. })));
+/// ```
 pub const MAX_WORD_LEN: usize = 4096;
 
 /// Longest setting or settings-block name.
+///
+/// ```
+/// use ipxe_script::{Error, MAX_NAME_LEN, SettingName};
+/// assert!(SettingName::new(&"a".repeat(MAX_NAME_LEN)).is_ok());
+/// let too_long = SettingName::new(&"a".repeat(MAX_NAME_LEN + 1));
+/// assert!(matches!(too_long, Err(Error::TooLong { max: MAX_NAME_LEN, .. })));
+/// ```
 pub const MAX_NAME_LEN: usize = 64;
 
 /// The type of a setting, written after `:` in `${name:type}` or `set name:type …`
@@ -77,6 +91,12 @@ pub enum SettingType {
 
 impl SettingType {
     /// Every type, in the order of this enum.
+    ///
+    /// ```
+    /// use ipxe_script::SettingType;
+    /// // Every type reads back from its name.
+    /// assert!(SettingType::ALL.iter().all(|&ty| SettingType::from_name(ty.name()) == Some(ty)));
+    /// ```
     pub const ALL: [SettingType; 17] = [
         SettingType::String,
         SettingType::Uristring,
@@ -424,6 +444,14 @@ impl fmt::Display for SettingRef {
 }
 
 /// One piece of a [`Word`].
+///
+/// ```
+/// use ipxe_script::{Part, SettingRef, SettingType, Word};
+/// let word = Word::parse("disk-${net0/mac:hexhyp}")?;
+/// let mac = SettingRef::mac(0, Some(SettingType::Hexhyp));
+/// assert_eq!(word.parts(), [Part::Literal("disk-".into()), Part::Expand(mac)]);
+/// # Ok::<(), ipxe_script::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Part {
     /// Text that iPXE passes on as it is.

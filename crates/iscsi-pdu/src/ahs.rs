@@ -20,6 +20,15 @@ const TYPE_EXTENDED_CDB: u8 = 1;
 const TYPE_BIDI_READ_LENGTH: u8 = 2;
 
 /// Most bytes an AHS can occupy: TotalAHSLength is one byte counting 4-byte words.
+///
+/// ```
+/// use iscsi_pdu::{Ahs, Digests, Error, MAX_AHS_LEN, Pdu, ScsiCommand};
+/// assert_eq!(MAX_AHS_LEN, 1020);
+/// let big = Ahs::Unknown { ahs_type: 0x3f, data: bytes::Bytes::from(vec![0u8; 1100]) };
+/// let cmd = Pdu::ScsiCommand(ScsiCommand { ahs: vec![big], ..ScsiCommand::default() });
+/// let too_long = Error::AhsTooLong { length: 1104, max: MAX_AHS_LEN };
+/// assert_eq!(cmd.to_bytes(Digests::NONE), Err(too_long));
+/// ```
 pub const MAX_AHS_LEN: usize = 255 * 4;
 
 /// One Additional Header Segment.
@@ -56,6 +65,14 @@ impl Ahs {
     }
 
     /// Bytes this entry occupies, padding included.
+    ///
+    /// ```
+    /// use iscsi_pdu::Ahs;
+    /// // AHSLength, AHSType and a reserved byte, then 17 CDB bytes: 21, padded to 24.
+    /// let ext = Ahs::ExtendedCdb(bytes::Bytes::from_static(&[0; 17]));
+    /// assert_eq!(ext.buffer_len(), 24);
+    /// assert_eq!(Ahs::BidiReadLength(4096).buffer_len(), 8);
+    /// ```
     pub fn buffer_len(&self) -> usize {
         (3 + self.ahs_length()).next_multiple_of(4)
     }

@@ -54,6 +54,13 @@ open_enum! {
 
 impl Opcode {
     /// Whether initiators send this opcode (bit 5 clear).
+    ///
+    /// ```
+    /// use iscsi_pdu::Opcode;
+    /// assert!(Opcode::LoginRequest.is_initiator());
+    /// assert!(!Opcode::LoginResponse.is_initiator());
+    /// assert!(!Opcode::Unknown(0x3c).is_initiator()); // a vendor-specific target opcode
+    /// ```
     pub fn is_initiator(self) -> bool {
         u8::from(self) & 0x20 == 0
     }
@@ -350,18 +357,42 @@ const_newtype! {
 
 impl LoginStatus {
     /// Builds a status from its class and detail.
+    ///
+    /// ```
+    /// use iscsi_pdu::LoginStatus;
+    /// assert_eq!(LoginStatus::new(2, 3), LoginStatus::NOT_FOUND);
+    /// assert_eq!(LoginStatus::new(2, 3).0, 0x0203);
+    /// ```
     pub fn new(class: u8, detail: u8) -> Self {
         LoginStatus(u16::from(class) << 8 | u16::from(detail))
     }
     /// Status-Class.
+    ///
+    /// ```
+    /// use iscsi_pdu::LoginStatus;
+    /// assert_eq!(LoginStatus::TARGET_MOVED_TEMPORARILY.class(), 1); // redirection
+    /// assert_eq!(LoginStatus::OUT_OF_RESOURCES.class(), 3); // target error
+    /// ```
     pub fn class(self) -> u8 {
         (self.0 >> 8) as u8
     }
     /// Status-Detail.
+    ///
+    /// ```
+    /// use iscsi_pdu::LoginStatus;
+    /// assert_eq!(LoginStatus::NOT_FOUND.detail(), 3);
+    /// ```
     pub fn detail(self) -> u8 {
         self.0 as u8
     }
     /// Class 0: success.
+    ///
+    /// ```
+    /// use iscsi_pdu::LoginStatus;
+    /// assert!(LoginStatus::SUCCESS.is_success());
+    /// assert!(LoginStatus::new(0, 5).is_success()); // any detail of class 0
+    /// assert!(!LoginStatus::TARGET_MOVED_PERMANENTLY.is_success());
+    /// ```
     pub fn is_success(self) -> bool {
         self.class() == 0
     }

@@ -26,17 +26,38 @@ pub struct Digests {
 
 impl Digests {
     /// No digests (the RFC default, and always the case during login).
+    ///
+    /// ```
+    /// use iscsi_pdu::{Digests, FramerConfig};
+    /// assert_eq!(FramerConfig::default().digests, Digests::NONE);
+    /// assert_eq!(Digests::NONE.overhead(true), 0);
+    /// ```
     pub const NONE: Digests = Digests {
         header: false,
         data: false,
     };
     /// Header and data digests.
+    ///
+    /// ```
+    /// use iscsi_pdu::{Digests, Pdu, ScsiCommand};
+    /// let cmd = Pdu::ScsiCommand(ScsiCommand::default());
+    /// assert_eq!(cmd.to_bytes(Digests::ALL)?.len(), 48 + 4); // no data segment, so no data digest
+    /// # Ok::<(), iscsi_pdu::Error>(())
+    /// ```
     pub const ALL: Digests = Digests {
         header: true,
         data: true,
     };
 
     /// Bytes the digests add to a PDU that has (or has not) a data segment.
+    ///
+    /// ```
+    /// use iscsi_pdu::Digests;
+    /// let header_only = Digests { header: true, data: false };
+    /// assert_eq!(header_only.overhead(true), 4);
+    /// assert_eq!(Digests::ALL.overhead(true), 8);
+    /// assert_eq!(Digests::ALL.overhead(false), 4);
+    /// ```
     pub fn overhead(self, has_data: bool) -> usize {
         4 * usize::from(self.header) + 4 * usize::from(self.data && has_data)
     }

@@ -115,6 +115,15 @@ pub enum Error {
 }
 
 /// What is wrong with text data; see [`Error::Text`].
+///
+/// ```
+/// use iscsi_pdu::{Error, TextProblem, text_data::TextPairs};
+/// assert_eq!(
+///     TextPairs::parse(b"AuthMethod=None"),
+///     Err(Error::Text { problem: TextProblem::Unterminated, offset: 0 }),
+/// );
+/// assert_eq!(TextProblem::KeyTooLong.to_string(), "key name longer than 63 bytes");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum TextProblem {
@@ -161,6 +170,12 @@ pub enum TextProblem {
 }
 
 /// What is wrong with an iSCSI name; see [`Error::InvalidName`].
+///
+/// ```
+/// use iscsi_pdu::{Error, NameProblem, text_data::IscsiName};
+/// assert_eq!(IscsiName::parse("iscsi:disk1"), Err(Error::InvalidName(NameProblem::Prefix)));
+/// assert_eq!(IscsiName::parse(""), Err(Error::InvalidName(NameProblem::Length)));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum NameProblem {

@@ -39,6 +39,18 @@ impl Default for FramerConfig {
 }
 
 /// What [`Framer::decode`] found.
+///
+/// ```
+/// use bytes::BytesMut;
+/// use iscsi_pdu::{Framed, Framer, FramerConfig, Opcode};
+/// let mut framer = Framer::new(FramerConfig::default());
+/// let mut buf = BytesMut::from(&[0u8; 20][..]); // the start of an all-zero NOP-Out
+/// assert_eq!(framer.decode(&mut buf)?, Framed::NeedMore(28));
+/// buf.extend_from_slice(&[0u8; 28]);
+/// let Framed::Pdu(pdu) = framer.decode(&mut buf)? else { panic!("expected a whole PDU") };
+/// assert_eq!(pdu.opcode(), Opcode::NopOut);
+/// # Ok::<(), iscsi_pdu::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Framed {
     /// A whole, valid PDU (consumed from the buffer).
@@ -51,6 +63,18 @@ pub enum Framed {
 }
 
 /// A PDU that framed correctly but did not parse; see [`Framed::Malformed`].
+///
+/// ```
+/// use bytes::BytesMut;
+/// use iscsi_pdu::{Error, Framed, Framer, FramerConfig, RejectReason};
+/// let mut pdu = [0u8; 52];
+/// pdu[4] = 1; // a NOP-Out with a 4-byte AHS, which NOP-Out must not carry
+/// let mut framer = Framer::new(FramerConfig::default());
+/// let Framed::Malformed(bad) = framer.decode(&mut BytesMut::from(&pdu[..]))? else { panic!() };
+/// assert_eq!(bad.header.len(), 48);
+/// assert_eq!(bad.error.reject_reason(), Some(RejectReason::InvalidPduField));
+/// # Ok::<(), Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Malformed {
     /// Its BHS, to return in the Reject's data segment.
@@ -61,11 +85,29 @@ pub struct Malformed {
 
 impl Malformed {
     /// The offending PDU's opcode.
+    ///
+    /// ```
+    /// use iscsi_pdu::{Error, Malformed, Opcode};
+    /// let mut header = [0u8; 48];
+    /// header[0] = 0x06; // Logout Request
+    /// let header = bytes::Bytes::copy_from_slice(&header);
+    /// let bad = Malformed { header, error: Error::AhsOverrun { offset: 48 } };
+    /// assert_eq!(bad.opcode(), Opcode::LogoutRequest);
+    /// ```
     pub fn opcode(&self) -> Opcode {
         Bhs::new_unchecked(&self.header[..]).opcode()
     }
 
     /// The offending PDU's Initiator Task Tag.
+    ///
+    /// ```
+    /// use iscsi_pdu::{Error, Itt, Malformed};
+    /// let mut header = [0u8; 48];
+    /// header[16..20].copy_from_slice(&[0, 0, 0, 9]);
+    /// let header = bytes::Bytes::copy_from_slice(&header);
+    /// let bad = Malformed { header, error: Error::AhsOverrun { offset: 48 } };
+    /// assert_eq!(bad.itt(), Itt(9));
+    /// ```
     pub fn itt(&self) -> Itt {
         Bhs::new_unchecked(&self.header[..]).itt()
     }
@@ -106,6 +148,12 @@ pub struct Framer {
 
 impl Framer {
     /// A framer with the given limits.
+    ///
+    /// ```
+    /// use iscsi_pdu::{Digests, Framer, FramerConfig};
+    /// let framer = Framer::new(FramerConfig { digests: Digests::ALL, ..FramerConfig::default() });
+    /// assert_eq!(framer.config().digests, Digests::ALL);
+    /// ```
     pub fn new(config: FramerConfig) -> Self {
         Framer {
             config,
@@ -114,17 +162,46 @@ impl Framer {
     }
 
     /// The limits in force.
+    ///
+    /// ```
+    /// use iscsi_pdu::{Framer, FramerConfig};
+    /// let framer = Framer::new(FramerConfig::default());
+    /// assert_eq!(framer.config().max_recv_data_segment_length, 8192);
+    /// ```
     pub fn config(&self) -> &FramerConfig {
         &self.config
     }
 
     /// Changes the limits, e.g. after login negotiated digests and MaxRecvDataSegmentLength.
     /// Takes effect from the next PDU that has not started to be decoded.
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use iscsi_pdu::{Error, Framed, Framer, FramerConfig};
+    /// let mut header = [0u8; 48];
+    /// header[5..8].copy_from_slice(&[0x00, 0x40, 0x00]); // a NOP-Out announcing 16 KiB of data
+    /// let mut framer = Framer::new(FramerConfig::default());
+    /// let too_long = Err(Error::DataSegmentTooLong { length: 16384, max: 8192 });
+    /// assert_eq!(framer.decode(&mut BytesMut::from(&header[..])), too_long);
+    /// // Login negotiated MaxRecvDataSegmentLength=65536.
+    /// framer.set_config(FramerConfig { max_recv_data_segment_length: 65536, ..*framer.config() });
+    /// assert_eq!(framer.decode(&mut BytesMut::from(&header[..]))?, Framed::NeedMore(16384));
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn set_config(&mut self, config: FramerConfig) {
         self.config = config;
     }
 
     /// Decodes the next PDU at the front of `src`, consuming it.
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use iscsi_pdu::{Digests, Error, Framer, FramerConfig};
+    /// let config = FramerConfig { digests: Digests::ALL, ..FramerConfig::default() };
+    /// let mut framer = Framer::new(config);
+    /// let mut src = BytesMut::from(&[0u8; 52][..]); // a BHS and a wrong header digest
+    /// assert!(matches!(framer.decode(&mut src), Err(Error::HeaderDigest { got: 0, .. })));
+    /// ```
     ///
     /// # Errors
     /// [`Error::HeaderDigest`], [`Error::DataSegmentTooLong`], [`Error::AhsTooLong`]: the

@@ -54,6 +54,13 @@ macro_rules! const_newtype {
             $( $(#[$cattr])* pub const $konst: Self = Self($value); )+
 
             /// The constant's name, if this value has one.
+            ///
+            /// ```
+            /// use iscsi_pdu::{LoginStatus, ScsiStatus};
+            /// assert_eq!(ScsiStatus::BUSY.name(), Some("BUSY"));
+            /// assert_eq!(LoginStatus(0x0203).name(), Some("NOT_FOUND"));
+            /// assert_eq!(ScsiStatus(0x7f).name(), None);
+            /// ```
             pub fn name(self) -> Option<&'static str> {
                 match self {
                     $( Self::$konst => Some(stringify!($konst)), )+

@@ -9,6 +9,14 @@ use crate::digest::{self, Digests};
 use crate::*;
 
 /// Largest DataSegmentLength the 24-bit field can hold.
+///
+/// ```
+/// use iscsi_pdu::{Digests, Error, MAX_DATA_SEGMENT_LEN, Pdu, ScsiCommand};
+/// let data = bytes::Bytes::from(vec![0u8; MAX_DATA_SEGMENT_LEN as usize + 1]);
+/// let cmd = Pdu::ScsiCommand(ScsiCommand { write: true, data, ..ScsiCommand::default() });
+/// let err = cmd.encode(Digests::NONE).err();
+/// assert!(matches!(err, Some(Error::DataSegmentTooLong { max: MAX_DATA_SEGMENT_LEN, .. })));
+/// ```
 pub const MAX_DATA_SEGMENT_LEN: u32 = 0x00ff_ffff;
 
 /// One iSCSI PDU, typed by opcode.
@@ -142,6 +150,18 @@ fn word(buf: &[u8], at: usize) -> [u8; 4] {
 impl Pdu {
     /// Parses one complete PDU: exactly the bytes from its BHS to the end of its data digest.
     ///
+    /// ```
+    /// use iscsi_pdu::{Digests, Error, Pdu, ScsiCommand};
+    /// let cmd = ScsiCommand { read: true, expected_data_length: 512, ..ScsiCommand::default() };
+    /// let cmd = Pdu::ScsiCommand(cmd);
+    /// let mut wire = cmd.to_bytes(Digests::NONE)?;
+    /// assert_eq!(Pdu::parse(wire.clone().into(), Digests::NONE)?, cmd);
+    /// wire.push(0);
+    /// let trailing = Error::TrailingBytes { expected: 48, have: 49 };
+    /// assert_eq!(Pdu::parse(wire.into(), Digests::NONE), Err(trailing));
+    /// # Ok::<(), Error>(())
+    /// ```
+    ///
     /// # Errors
     /// [`Error::Truncated`] or [`Error::TrailingBytes`] if `pdu` is not exactly one PDU long;
     /// [`Error::HeaderDigest`] or [`Error::DataDigest`]; and the content errors of each kind
@@ -208,11 +228,25 @@ impl Pdu {
     }
 
     /// The opcode.
+    ///
+    /// ```
+    /// use iscsi_pdu::{Opcode, Pdu, ScsiCommand};
+    /// assert_eq!(Pdu::ScsiCommand(ScsiCommand::default()).opcode(), Opcode::ScsiCommand);
+    /// ```
     pub fn opcode(&self) -> Opcode {
         each_kind!(self, p => opcode_of(p), u => u.opcode())
     }
 
     /// The Initiator Task Tag (reserved for Reject and Asynchronous Message).
+    ///
+    /// ```
+    /// use iscsi_pdu::{Itt, Pdu, Reject, RejectReason, ScsiCommand, SerialNumber};
+    /// let cmd = Pdu::ScsiCommand(ScsiCommand { itt: Itt(42), ..ScsiCommand::default() });
+    /// assert_eq!(cmd.itt(), Itt(42));
+    /// let sn = SerialNumber(1);
+    /// let reject = Reject::for_header(RejectReason::ProtocolError, &[0; 48], sn, sn, sn);
+    /// assert_eq!(Pdu::Reject(reject).itt(), Itt::RESERVED);
+    /// ```
     pub fn itt(&self) -> Itt {
         match self {
             Pdu::NopOut(p) => p.itt,
@@ -238,6 +272,17 @@ impl Pdu {
     }
 
     /// The data segment, for the kinds that carry one.
+    ///
+    /// ```
+    /// use iscsi_pdu::*;
+    /// let data = bytes::Bytes::from_static(b"abc");
+    /// let cmd = Pdu::ScsiCommand(ScsiCommand { data, ..ScsiCommand::default() });
+    /// assert_eq!(cmd.data().map(|d| &d[..]), Some(&b"abc"[..]));
+    /// let logout = Pdu::LogoutRequest(LogoutRequest { immediate: true,
+    ///     reason: LogoutReason::CloseSession, itt: Itt(1), cid: Cid(0), cmd_sn: SerialNumber(1),
+    ///     exp_stat_sn: SerialNumber(1) });
+    /// assert_eq!(logout.data(), None); // a Logout Request has no data segment
+    /// ```
     pub fn data(&self) -> Option<&Bytes> {
         each_kind!(self, p => p.data(), u => Some(&u.data))
     }
@@ -245,6 +290,18 @@ impl Pdu {
     /// Encodes the PDU. The result is a [`Buf`] of up to three chunks (header, data, padding
     /// and data digest): the data segment is not copied, and without an AHS the header is held
     /// inline, so encoding allocates nothing.
+    ///
+    /// ```
+    /// use bytes::Buf;
+    /// use iscsi_pdu::{Digests, Pdu, ScsiCommand};
+    /// let data = bytes::Bytes::from_static(b"abc");
+    /// let cmd = Pdu::ScsiCommand(ScsiCommand { write: true, data, ..ScsiCommand::default() });
+    /// let mut encoded = cmd.encode(Digests::NONE)?;
+    /// assert_eq!(encoded.remaining(), 48 + 4); // "abc" padded to a whole word
+    /// let wire = encoded.copy_to_bytes(encoded.remaining());
+    /// assert_eq!(wire, cmd.to_bytes(Digests::NONE)?);
+    /// # Ok::<(), iscsi_pdu::Error>(())
+    /// ```
     ///
     /// # Errors
     /// [`Error::DataSegmentTooLong`] for data over 16 MiB − 1 bytes, [`Error::AhsTooLong`] for
@@ -264,6 +321,16 @@ impl Pdu {
 
     /// Encodes the PDU into one contiguous `Vec` (copies the data segment).
     ///
+    /// ```
+    /// use iscsi_pdu::{Digests, Pdu, ScsiCommand};
+    /// let data = bytes::Bytes::from_static(b"abcde");
+    /// let cmd = Pdu::ScsiCommand(ScsiCommand { write: true, data, ..ScsiCommand::default() });
+    /// let wire = cmd.to_bytes(Digests::ALL)?;
+    /// assert_eq!(wire.len(), 48 + 4 + 8 + 4); // BHS, header digest, data padded to 8, data digest
+    /// assert_eq!(&wire[52..57], b"abcde");
+    /// # Ok::<(), iscsi_pdu::Error>(())
+    /// ```
+    ///
     /// # Errors
     /// As [`Pdu::encode`].
     pub fn to_bytes(&self, digests: Digests) -> Result<Vec<u8>, Error> {
@@ -273,6 +340,19 @@ impl Pdu {
     }
 
     /// Appends the encoded PDU to `out` (copies the data segment).
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use iscsi_pdu::{Digests, Itt, Pdu, ScsiCommand};
+    /// let mut out = BytesMut::new();
+    /// for itt in [Itt(1), Itt(2)] {
+    ///     let cmd = Pdu::ScsiCommand(ScsiCommand { itt, ..ScsiCommand::default() });
+    ///     cmd.encode_into(Digests::NONE, &mut out)?;
+    /// }
+    /// assert_eq!(out.len(), 2 * 48);
+    /// assert_eq!(out[48 + 19], 2); // the low byte of the second PDU's ITT
+    /// # Ok::<(), iscsi_pdu::Error>(())
+    /// ```
     ///
     /// # Errors
     /// As [`Pdu::encode`].
@@ -414,11 +494,31 @@ pub struct EncodedPdu {
 
 impl EncodedPdu {
     /// Bytes left to send.
+    ///
+    /// ```
+    /// use bytes::Buf;
+    /// use iscsi_pdu::{Digests, Pdu, ScsiCommand};
+    /// let mut encoded = Pdu::ScsiCommand(ScsiCommand::default()).encode(Digests::ALL)?;
+    /// assert_eq!(encoded.len(), 48 + 4);
+    /// encoded.advance(50); // a partial write
+    /// assert_eq!(encoded.len(), 2);
+    /// # Ok::<(), iscsi_pdu::Error>(())
+    /// ```
     pub fn len(&self) -> usize {
         self.remaining()
     }
 
     /// Whether everything was sent.
+    ///
+    /// ```
+    /// use bytes::Buf;
+    /// use iscsi_pdu::{Digests, Pdu, ScsiCommand};
+    /// let mut encoded = Pdu::ScsiCommand(ScsiCommand::default()).encode(Digests::NONE)?;
+    /// assert!(!encoded.is_empty());
+    /// encoded.advance(48);
+    /// assert!(encoded.is_empty());
+    /// # Ok::<(), iscsi_pdu::Error>(())
+    /// ```
     pub fn is_empty(&self) -> bool {
         !self.has_remaining()
     }

@@ -40,6 +40,15 @@ pub struct Reject {
 
 impl Reject {
     /// A Reject carrying the first 48 bytes of `header` (the BHS of the offending PDU).
+    ///
+    /// ```
+    /// use iscsi_pdu::{Reject, RejectReason, SerialNumber};
+    /// let pdu = [0u8; 60]; // a NOP-Out with 12 bytes of data
+    /// let sn = SerialNumber(1);
+    /// let reject = Reject::for_header(RejectReason::InvalidPduField, &pdu, sn, sn, sn);
+    /// assert_eq!(reject.data.len(), 48); // only the BHS goes back
+    /// assert_eq!(reject.data_sn, 0);
+    /// ```
     pub fn for_header(
         reason: RejectReason,
         header: &[u8],

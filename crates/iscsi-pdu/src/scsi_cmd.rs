@@ -98,6 +98,14 @@ impl ScsiCommand {
     }
 
     /// The expected read length of a bidirectional command (AHSType 2), if present.
+    ///
+    /// ```
+    /// use iscsi_pdu::{Ahs, ScsiCommand};
+    /// let bidi = ScsiCommand { read: true, write: true, expected_data_length: 512,
+    ///     ahs: vec![Ahs::BidiReadLength(4096)], ..ScsiCommand::default() };
+    /// assert_eq!(bidi.bidi_read_length(), Some(4096));
+    /// assert_eq!(ScsiCommand::default().bidi_read_length(), None);
+    /// ```
     pub fn bidi_read_length(&self) -> Option<u32> {
         self.ahs.iter().find_map(|a| match a {
             Ahs::BidiReadLength(n) => Some(*n),

@@ -39,6 +39,13 @@ pub enum Residual {
 impl Residual {
     /// The residual of a transfer the initiator expected to be `expected` bytes when the command
     /// wanted `actual` bytes.
+    ///
+    /// ```
+    /// use iscsi_pdu::Residual;
+    /// // The initiator expected 8192 bytes; the CDB asked for 8 blocks of 512.
+    /// assert_eq!(Residual::from_lengths(8192, 8 * 512), Residual::Underflow(4096));
+    /// assert_eq!(Residual::from_lengths(4096, 8 * 512), Residual::None);
+    /// ```
     pub fn from_lengths(expected: u32, actual: u32) -> Self {
         match expected.cmp(&actual) {
             core::cmp::Ordering::Equal => Residual::None,
@@ -48,6 +55,12 @@ impl Residual {
     }
 
     /// The count on the wire.
+    ///
+    /// ```
+    /// use iscsi_pdu::Residual;
+    /// assert_eq!(Residual::Overflow(512).count(), 512);
+    /// assert_eq!(Residual::None.count(), 0);
+    /// ```
     pub fn count(self) -> u32 {
         match self {
             Residual::None => 0,
@@ -146,6 +159,12 @@ impl Default for ScsiResponse {
 impl ScsiResponse {
     /// A data segment carrying `sense` (SenseLength, then the sense bytes).
     ///
+    /// ```
+    /// use iscsi_pdu::ScsiResponse;
+    /// let sense = [0x70, 0, 0x02]; // the first bytes of fixed-format sense data: NOT READY
+    /// assert_eq!(&ScsiResponse::sense_segment(&sense)[..], &[0, 3, 0x70, 0, 0x02]);
+    /// ```
+    ///
     /// # Panics
     /// Never: sense data longer than 65535 bytes is truncated to that length.
     pub fn sense_segment(sense: &[u8]) -> Bytes {
@@ -158,6 +177,14 @@ impl ScsiResponse {
 
     /// The sense data, if the data segment holds any (SenseLength > 0 and within the
     /// segment). Does not copy.
+    ///
+    /// ```
+    /// use iscsi_pdu::{ScsiResponse, ScsiStatus};
+    /// let rsp = ScsiResponse { status: ScsiStatus::CHECK_CONDITION,
+    ///     data: ScsiResponse::sense_segment(&[0x70, 0, 0x05]), ..ScsiResponse::default() };
+    /// assert_eq!(rsp.sense().as_deref(), Some(&[0x70, 0, 0x05][..]));
+    /// assert_eq!(ScsiResponse::default().sense(), None); // GOOD status, no sense data
+    /// ```
     pub fn sense(&self) -> Option<Bytes> {
         let len = usize::from(u16::from_be_bytes([
             *self.data.first()?,

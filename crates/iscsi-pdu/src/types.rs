@@ -23,11 +23,24 @@ pub struct SerialNumber(pub u32);
 
 impl SerialNumber {
     /// The number that follows this one.
+    ///
+    /// ```
+    /// use iscsi_pdu::SerialNumber;
+    /// assert_eq!(SerialNumber(41).next(), SerialNumber(42));
+    /// assert_eq!(SerialNumber(u32::MAX).next(), SerialNumber(0));
+    /// ```
     pub fn next(self) -> Self {
         SerialNumber(self.0.wrapping_add(1))
     }
 
     /// How far `self` is ahead of `earlier`, if it is ahead (or equal) by less than 2³¹.
+    ///
+    /// ```
+    /// use iscsi_pdu::SerialNumber;
+    /// let exp_cmd_sn = SerialNumber(0xffff_fffe);
+    /// assert_eq!(SerialNumber(3).distance_from(exp_cmd_sn), Some(5)); // across the wrap
+    /// assert_eq!(exp_cmd_sn.distance_from(SerialNumber(3)), None); // behind, not ahead
+    /// ```
     pub fn distance_from(self, earlier: SerialNumber) -> Option<u32> {
         let d = self.0.wrapping_sub(earlier.0);
         (d < 0x8000_0000).then_some(d)
@@ -115,8 +128,24 @@ tag!(
 
 impl Itt {
     /// The reserved value `0xffffffff`.
+    ///
+    /// ```
+    /// use iscsi_pdu::{Digests, Itt, Lun, NopOut, Pdu, SerialNumber, Ttt};
+    /// // A NOP-Out that wants no answer (RFC 7143 §11.18.1).
+    /// let ping = Pdu::NopOut(NopOut { immediate: true, lun: Lun::ZERO, itt: Itt::RESERVED,
+    ///     ttt: Ttt::RESERVED, cmd_sn: SerialNumber(1), exp_stat_sn: SerialNumber(1),
+    ///     data: bytes::Bytes::new() });
+    /// assert_eq!(&ping.to_bytes(Digests::NONE)?[16..20], &[0xff; 4]);
+    /// # Ok::<(), iscsi_pdu::Error>(())
+    /// ```
     pub const RESERVED: Itt = Itt(0xffff_ffff);
     /// Whether this is the reserved value.
+    ///
+    /// ```
+    /// use iscsi_pdu::Itt;
+    /// assert!(Itt::RESERVED.is_reserved());
+    /// assert!(!Itt(0).is_reserved());
+    /// ```
     pub fn is_reserved(self) -> bool {
         self == Self::RESERVED
     }
@@ -124,8 +153,24 @@ impl Itt {
 
 impl Ttt {
     /// The reserved value `0xffffffff`.
+    ///
+    /// ```
+    /// use iscsi_pdu::{Digests, Itt, Lun, NopOut, Pdu, SerialNumber, Ttt};
+    /// // An initiator's own ping, not an answer to a target's: its TTT is reserved.
+    /// let ping = Pdu::NopOut(NopOut { immediate: true, lun: Lun::ZERO, itt: Itt(1),
+    ///     ttt: Ttt::RESERVED, cmd_sn: SerialNumber(1), exp_stat_sn: SerialNumber(1),
+    ///     data: bytes::Bytes::new() });
+    /// assert_eq!(&ping.to_bytes(Digests::NONE)?[20..24], &[0xff; 4]);
+    /// # Ok::<(), iscsi_pdu::Error>(())
+    /// ```
     pub const RESERVED: Ttt = Ttt(0xffff_ffff);
     /// Whether this is the reserved value.
+    ///
+    /// ```
+    /// use iscsi_pdu::Ttt;
+    /// assert!(Ttt::RESERVED.is_reserved());
+    /// assert!(!Ttt(7).is_reserved()); // a target's tag, to be echoed
+    /// ```
     pub fn is_reserved(self) -> bool {
         self == Self::RESERVED
     }
@@ -133,6 +178,12 @@ impl Ttt {
 
 impl Tsih {
     /// Whether this TSIH asks for a new session (it is zero).
+    ///
+    /// ```
+    /// use iscsi_pdu::Tsih;
+    /// assert!(Tsih(0).is_new_session());
+    /// assert!(!Tsih(0x0101).is_new_session()); // a connection joining an existing session
+    /// ```
     pub fn is_new_session(self) -> bool {
         self.0 == 0
     }
@@ -156,6 +207,13 @@ impl Tsih {
 pub struct Lun(pub [u8; 8]);
 
 /// The addressing method of a [`Lun`] (SAM-5 §4.6.6 to §4.6.9).
+///
+/// ```
+/// use iscsi_pdu::{Lun, LunAddress};
+/// assert_eq!(Lun([0, 7, 0, 0, 0, 0, 0, 0]).address(), LunAddress::Peripheral { bus: 0, lun: 7 });
+/// assert_eq!(Lun([0x40, 7, 0, 0, 0, 0, 0, 0]).address(), LunAddress::Flat(7));
+/// assert_eq!(Lun([0, 1, 0, 2, 0, 0, 0, 0]).address(), LunAddress::Other); // two levels
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LunAddress {
     /// Peripheral device addressing, single level: bus identifier and LUN.
@@ -173,10 +231,23 @@ pub enum LunAddress {
 
 impl Lun {
     /// LUN 0.
+    ///
+    /// ```
+    /// use iscsi_pdu::{Lun, ScsiCommand};
+    /// assert_eq!(Lun::ZERO.index(), Some(0));
+    /// assert_eq!(ScsiCommand::default().lun, Lun::ZERO);
+    /// ```
     pub const ZERO: Lun = Lun([0; 8]);
 
     /// The SAM encoding of LUN `index`: peripheral addressing below 256, flat addressing up to
     /// 16383, `None` above.
+    ///
+    /// ```
+    /// use iscsi_pdu::Lun;
+    /// assert_eq!(Lun::from_index(255), Some(Lun([0, 0xff, 0, 0, 0, 0, 0, 0]))); // peripheral
+    /// assert_eq!(Lun::from_index(256), Some(Lun([0x41, 0x00, 0, 0, 0, 0, 0, 0]))); // flat
+    /// assert_eq!(Lun::from_index(0x4000), None);
+    /// ```
     pub fn from_index(index: u16) -> Option<Lun> {
         let mut b = [0u8; 8];
         if index < 256 {
@@ -191,6 +262,13 @@ impl Lun {
     }
 
     /// The addressing method and value, for single-level LUNs.
+    ///
+    /// ```
+    /// use iscsi_pdu::{Lun, LunAddress};
+    /// assert_eq!(Lun([0x41, 0x2c, 0, 0, 0, 0, 0, 0]).address(), LunAddress::Flat(300));
+    /// let bus_1 = Lun([0x01, 2, 0, 0, 0, 0, 0, 0]);
+    /// assert_eq!(bus_1.address(), LunAddress::Peripheral { bus: 1, lun: 2 });
+    /// ```
     pub fn address(&self) -> LunAddress {
         let b = &self.0;
         if b[2..].iter().any(|&x| x != 0) {
@@ -207,6 +285,12 @@ impl Lun {
     }
 
     /// The LUN as a plain number, if it is single-level peripheral (bus 0) or flat.
+    ///
+    /// ```
+    /// use iscsi_pdu::Lun;
+    /// assert_eq!(Lun([0x41, 0x2c, 0, 0, 0, 0, 0, 0]).index(), Some(300));
+    /// assert_eq!(Lun([0x01, 2, 0, 0, 0, 0, 0, 0]).index(), None); // bus 1
+    /// ```
     pub fn index(&self) -> Option<u16> {
         match self.address() {
             LunAddress::Peripheral { bus: 0, lun } => Some(u16::from(lun)),
@@ -238,6 +322,13 @@ impl fmt::Debug for Lun {
 pub struct Isid(pub [u8; 6]);
 
 /// The format of an [`Isid`], from its T field.
+///
+/// ```
+/// use iscsi_pdu::{Isid, IsidType};
+/// assert_eq!(Isid([0x00, 0x02, 0x3d, 0, 0, 1]).isid_type(), IsidType::Oui); // open-iscsi's OUI
+/// assert_eq!(Isid([0x40, 0, 0, 0x01, 0x37, 0]).isid_type(), IsidType::EnterpriseNumber);
+/// assert_eq!(Isid([0xc0, 0, 0, 0, 0, 0]).isid_type(), IsidType::Reserved);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IsidType {
     /// `00b`: IEEE OUI format.
@@ -252,6 +343,11 @@ pub enum IsidType {
 
 impl Isid {
     /// The T field.
+    ///
+    /// ```
+    /// use iscsi_pdu::{Isid, IsidType};
+    /// assert_eq!(Isid([0x80, 0x12, 0x34, 0x56, 0, 1]).isid_type(), IsidType::Random);
+    /// ```
     pub fn isid_type(&self) -> IsidType {
         match self.0[0] >> 6 {
             0 => IsidType::Oui,
@@ -262,6 +358,11 @@ impl Isid {
     }
 
     /// The D field (qualifier), the last two bytes.
+    ///
+    /// ```
+    /// use iscsi_pdu::Isid;
+    /// assert_eq!(Isid([0x00, 0x02, 0x3d, 0x00, 0x01, 0x02]).qualifier(), 0x0102);
+    /// ```
     pub fn qualifier(&self) -> u16 {
         u16::from_be_bytes([self.0[4], self.0[5]])
     }

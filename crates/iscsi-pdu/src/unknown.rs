@@ -35,11 +35,28 @@ pub struct UnknownPdu {
 
 impl UnknownPdu {
     /// The opcode.
+    ///
+    /// ```
+    /// use iscsi_pdu::{Opcode, UnknownPdu};
+    /// let mut header = [0u8; 48];
+    /// header[0] = 0x3c; // a vendor-specific target opcode
+    /// let pdu = UnknownPdu { header, ahs: bytes::Bytes::new(), data: bytes::Bytes::new() };
+    /// assert_eq!(pdu.opcode(), Opcode::Unknown(0x3c));
+    /// ```
     pub fn opcode(&self) -> Opcode {
         Bhs::new_unchecked(&self.header[..]).opcode()
     }
 
     /// The Initiator Task Tag field.
+    ///
+    /// ```
+    /// use iscsi_pdu::{Itt, UnknownPdu};
+    /// let mut header = [0u8; 48];
+    /// header[0] = 0x1c; // a vendor-specific initiator opcode
+    /// header[16..20].copy_from_slice(&[0, 0, 0, 5]);
+    /// let pdu = UnknownPdu { header, ahs: bytes::Bytes::new(), data: bytes::Bytes::new() };
+    /// assert_eq!(pdu.itt(), Itt(5));
+    /// ```
     pub fn itt(&self) -> Itt {
         Bhs::new_unchecked(&self.header[..]).itt()
     }

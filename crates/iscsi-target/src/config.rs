@@ -124,6 +124,16 @@ pub struct TargetNode {
 impl TargetNode {
     /// A target that admits nobody yet ([`InitiatorAcl::Only`] with an empty list), without
     /// CHAP, with LUN 0.
+    ///
+    /// ```
+    /// use iscsi_pdu::IscsiName;
+    /// use iscsi_target::TargetNode;
+    /// let node = TargetNode::new(IscsiName::parse("iqn.2026-01.com.example:disk1")?);
+    /// assert_eq!(node.luns, vec![0]);
+    /// assert!(node.chap.is_none());
+    /// assert!(!node.admits(&IscsiName::parse("iqn.2010-04.org.ipxe:client1")?)); // nobody yet
+    /// # Ok::<(), iscsi_pdu::Error>(())
+    /// ```
     pub fn new(name: IscsiName) -> Self {
         TargetNode {
             name,
@@ -136,18 +146,49 @@ impl TargetNode {
     }
 
     /// Sets the ACL.
+    ///
+    /// ```
+    /// use iscsi_pdu::IscsiName;
+    /// use iscsi_target::{InitiatorAcl, TargetNode};
+    /// let client = IscsiName::parse("iqn.2010-04.org.ipxe:client1")?;
+    /// let node = TargetNode::new(IscsiName::parse("iqn.2026-01.com.example:disk1")?)
+    ///     .with_initiators(InitiatorAcl::only([client.clone()]));
+    /// assert!(node.admits(&client));
+    /// assert!(!node.admits(&IscsiName::parse("iqn.2010-04.org.ipxe:client2")?));
+    /// # Ok::<(), iscsi_pdu::Error>(())
+    /// ```
     pub fn with_initiators(mut self, acl: InitiatorAcl) -> Self {
         self.initiators = acl;
         self
     }
 
     /// Requires CHAP with these credentials.
+    ///
+    /// ```
+    /// use iscsi_pdu::IscsiName;
+    /// use iscsi_target::{ChapCredentials, TargetNode};
+    /// let node = TargetNode::new(IscsiName::parse("iqn.2026-01.com.example:disk1")?)
+    ///     .with_chap(ChapCredentials::new("client1", "secret-123456"));
+    /// assert_eq!(node.chap.map(|c| c.user).as_deref(), Some("client1"));
+    /// assert!(node.mutual_chap.is_none()); // mutual CHAP requests are still refused
+    /// # Ok::<(), iscsi_pdu::Error>(())
+    /// ```
     pub fn with_chap(mut self, chap: ChapCredentials) -> Self {
         self.chap = Some(chap);
         self
     }
 
     /// Sets the credentials the target proves for mutual CHAP.
+    ///
+    /// ```
+    /// use iscsi_pdu::IscsiName;
+    /// use iscsi_target::{ChapCredentials, TargetNode};
+    /// let node = TargetNode::new(IscsiName::parse("iqn.2026-01.com.example:disk1")?)
+    ///     .with_chap(ChapCredentials::new("client1", "secret-123456"))
+    ///     .with_mutual_chap(ChapCredentials::new("target1", "target-secret-1"));
+    /// assert_eq!(node.mutual_chap.map(|c| c.secret), Some(b"target-secret-1".to_vec()));
+    /// # Ok::<(), iscsi_pdu::Error>(())
+    /// ```
     pub fn with_mutual_chap(mut self, chap: ChapCredentials) -> Self {
         self.mutual_chap = Some(chap);
         self
@@ -191,11 +232,31 @@ pub enum InitiatorAcl {
 
 impl InitiatorAcl {
     /// An ACL admitting exactly `names`.
+    ///
+    /// ```
+    /// use iscsi_pdu::IscsiName;
+    /// use iscsi_target::InitiatorAcl;
+    /// let a = IscsiName::parse("iqn.2010-04.org.ipxe:a")?;
+    /// let acl = InitiatorAcl::only([a.clone()]);
+    /// assert_eq!(acl, InitiatorAcl::Only(vec![a]));
+    /// assert!(!InitiatorAcl::only([]).admits(&IscsiName::parse("iqn.2010-04.org.ipxe:b")?));
+    /// # Ok::<(), iscsi_pdu::Error>(())
+    /// ```
     pub fn only(names: impl IntoIterator<Item = IscsiName>) -> Self {
         InitiatorAcl::Only(names.into_iter().collect())
     }
 
     /// Whether `initiator` is admitted.
+    ///
+    /// ```
+    /// use iscsi_pdu::IscsiName;
+    /// use iscsi_target::InitiatorAcl;
+    /// let (a, b) = (IscsiName::parse("iqn.2010-04.org.ipxe:a")?, IscsiName::parse("iqn.2010-04.org.ipxe:b")?);
+    /// let acl = InitiatorAcl::only([a.clone()]);
+    /// assert!(acl.admits(&a));
+    /// assert!(!acl.admits(&b));
+    /// # Ok::<(), iscsi_pdu::Error>(())
+    /// ```
     pub fn admits(&self, initiator: &IscsiName) -> bool {
         match self {
             InitiatorAcl::AllowAll => true,
@@ -221,6 +282,13 @@ pub struct ChapCredentials {
 
 impl ChapCredentials {
     /// Credentials from a name and a secret.
+    ///
+    /// ```
+    /// use iscsi_target::ChapCredentials;
+    /// let creds = ChapCredentials::new("client1", "secret-123456");
+    /// assert_eq!(creds.user, "client1");
+    /// assert_eq!(creds.secret, b"secret-123456");
+    /// ```
     pub fn new(user: impl Into<String>, secret: impl AsRef<[u8]>) -> Self {
         ChapCredentials {
             user: user.into(),
@@ -317,6 +385,14 @@ pub(crate) const LENGTH_RANGE: core::ops::RangeInclusive<u64> = 512..=16_777_215
 
 impl Limits {
     /// Checks every value against its RFC range.
+    ///
+    /// ```
+    /// use iscsi_target::{Error, Limits};
+    /// let mut limits = Limits::default();
+    /// assert_eq!(limits.validate(), Ok(()));
+    /// limits.command_window = 0;
+    /// assert_eq!(limits.validate(), Err(Error::InvalidConfig { what: "command_window must be 1..=1024" }));
+    /// ```
     ///
     /// # Errors
     /// [`Error::InvalidConfig`] naming the first value out of range.

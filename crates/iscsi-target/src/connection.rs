@@ -205,6 +205,15 @@ impl Connection {
     /// shared by every connection of the portal group (it assigns TSIHs and detects session
     /// reinstatement); `random` must be fresh random bytes (from the OS) for the CHAP
     /// challenges.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use iscsi_target::{Connection, SessionRegistry, TargetConfig};
+    /// let registry = SessionRegistry::new(); // one per portal group, shared by its connections
+    /// let conn = Connection::new(Arc::new(TargetConfig::default()), registry.clone(), [7; 32]);
+    /// assert!(conn.session().is_none()); // in the login phase
+    /// assert!(!conn.is_closing());
+    /// ```
     pub fn new(config: Arc<TargetConfig>, registry: SessionRegistry, random: [u8; 32]) -> Self {
         let stat_sn = SerialNumber(u32::from_be_bytes([
             random[28], random[29], random[30], random[31],
@@ -227,6 +236,29 @@ impl Connection {
     }
 
     /// The session, once logged in.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use bytes::Bytes;
+    /// # use iscsi_pdu::*;
+    /// # use iscsi_target::*;
+    /// # let node = TargetNode::new(IscsiName::parse("iqn.2026-01.com.example:disk1")?).with_initiators(InitiatorAcl::AllowAll);
+    /// # let config = Arc::new(TargetConfig { targets: vec![node], ..TargetConfig::default() });
+    /// # let mut conn = Connection::new(config, SessionRegistry::new(), [7; 32]);
+    /// # conn.handle_pdu(Pdu::LoginRequest(LoginRequest {
+    /// #     transit: true, continue_bit: false, csg: Stage::LoginOperationalNegotiation, nsg: Stage::FullFeaturePhase,
+    /// #     version_max: 0, version_min: 0, isid: Isid([0x80, 0, 0, 0, 0, 1]), tsih: Tsih(0), itt: Itt(0), cid: Cid(0),
+    /// #     cmd_sn: SerialNumber(1), exp_stat_sn: SerialNumber(0),
+    /// #     data: Bytes::from_static(b"InitiatorName=iqn.2010-04.org.ipxe:client1\0TargetName=iqn.2026-01.com.example:disk1\0SessionType=Normal\0"),
+    /// # }));
+    /// # while conn.poll_transmit().is_some() {}
+    /// # let Some(Event::LoggedIn { .. }) = conn.poll_event() else { return Err("login failed".into()) };
+    /// let session = conn.session().ok_or("not logged in")?;
+    /// assert_eq!(session.kind, SessionKind::Normal);
+    /// assert_eq!(session.initiator_name.as_str(), "iqn.2010-04.org.ipxe:client1");
+    /// assert_eq!(session.target_name.as_ref().map(|t| t.as_str()), Some("iqn.2026-01.com.example:disk1"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn session(&self) -> Option<&SessionInfo> {
         match &self.phase {
             Phase::Full(s) => Some(&s.info),
@@ -235,6 +267,15 @@ impl Connection {
     }
 
     /// Whether the connection is ending (an [`Event::Close`] is or will be reported).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use iscsi_target::{Connection, SessionRegistry, TargetConfig};
+    /// let mut conn = Connection::new(Arc::new(TargetConfig::default()), SessionRegistry::new(), [7; 32]);
+    /// assert!(!conn.is_closing());
+    /// conn.shutdown();
+    /// assert!(conn.is_closing());
+    /// ```
     pub fn is_closing(&self) -> bool {
         self.closing.is_some()
     }
@@ -263,6 +304,30 @@ impl Connection {
     /// Consumes every whole PDU at the front of `input` and handles it. A partial PDU is left
     /// for the next call. Nothing is consumed once the connection is closing, or while more
     /// than a few hundred responses wait in [`Connection::poll_transmit`].
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use bytes::{Bytes, BytesMut};
+    /// use iscsi_pdu::*;
+    /// use iscsi_target::*;
+    /// let mut conn = Connection::new(Arc::new(TargetConfig::default()), SessionRegistry::new(), [7; 32]);
+    /// let mut wire = BytesMut::new();
+    /// Pdu::LoginRequest(LoginRequest {
+    ///     transit: true, continue_bit: false, csg: Stage::LoginOperationalNegotiation, nsg: Stage::FullFeaturePhase,
+    ///     version_max: 0, version_min: 0, isid: Isid([0x80, 0, 0, 0, 0, 1]), tsih: Tsih(0), itt: Itt(0), cid: Cid(0),
+    ///     cmd_sn: SerialNumber(1), exp_stat_sn: SerialNumber(0),
+    ///     data: Bytes::from_static(b"InitiatorName=iqn.2010-04.org.ipxe:c\0SessionType=Discovery\0"),
+    /// })
+    /// .encode_into(Digests::NONE, &mut wire)?;
+    /// let mut input = wire.split_to(20); // part of the header only
+    /// conn.handle_bytes(&mut input);
+    /// assert_eq!(input.len(), 20); // left for the next call
+    /// input.unsplit(wire);
+    /// conn.handle_bytes(&mut input);
+    /// assert!(input.is_empty());
+    /// assert!(conn.poll_transmit().is_some()); // the Login Response
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn handle_bytes(&mut self, input: &mut BytesMut) {
         while self.closing.is_none() && self.tx.len() < MAX_QUEUED_OUTPUT {
             match self.framer.decode(input) {
@@ -276,6 +341,24 @@ impl Connection {
 
     /// Handles one decoded PDU (for drivers that run their own [`Framer`]; they must apply
     /// [`Connection::framer_config`] after each call).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use bytes::Bytes;
+    /// use iscsi_pdu::*;
+    /// use iscsi_target::*;
+    /// let node = TargetNode::new(IscsiName::parse("iqn.2026-01.com.example:disk1")?).with_initiators(InitiatorAcl::AllowAll);
+    /// let config = Arc::new(TargetConfig { targets: vec![node], ..TargetConfig::default() });
+    /// let mut conn = Connection::new(config, SessionRegistry::new(), [7; 32]);
+    /// conn.handle_pdu(Pdu::LoginRequest(LoginRequest {
+    ///     transit: true, continue_bit: false, csg: Stage::LoginOperationalNegotiation, nsg: Stage::FullFeaturePhase,
+    ///     version_max: 0, version_min: 0, isid: Isid([0x80, 0, 0, 0, 0, 1]), tsih: Tsih(0), itt: Itt(0), cid: Cid(0),
+    ///     cmd_sn: SerialNumber(1), exp_stat_sn: SerialNumber(0),
+    ///     data: Bytes::from_static(b"InitiatorName=iqn.2010-04.org.ipxe:client1\0TargetName=iqn.2026-01.com.example:disk1\0"),
+    /// }));
+    /// assert!(matches!(conn.poll_event(), Some(Event::LoggedIn { replaces: None, .. })));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn handle_pdu(&mut self, pdu: Pdu) {
         if self.closing.is_some() {
             return;
@@ -288,12 +371,54 @@ impl Connection {
     }
 
     /// The receive limits and digests in force (they change when login completes).
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use bytes::Bytes;
+    /// # use iscsi_pdu::*;
+    /// # use iscsi_target::*;
+    /// # let node = TargetNode::new(IscsiName::parse("iqn.2026-01.com.example:disk1")?).with_initiators(InitiatorAcl::AllowAll);
+    /// # let config = Arc::new(TargetConfig { targets: vec![node], ..TargetConfig::default() });
+    /// # let mut conn = Connection::new(config, SessionRegistry::new(), [7; 32]);
+    /// # conn.handle_pdu(Pdu::LoginRequest(LoginRequest {
+    /// #     transit: true, continue_bit: false, csg: Stage::LoginOperationalNegotiation, nsg: Stage::FullFeaturePhase,
+    /// #     version_max: 0, version_min: 0, isid: Isid([0x80, 0, 0, 0, 0, 1]), tsih: Tsih(0), itt: Itt(0), cid: Cid(0),
+    /// #     cmd_sn: SerialNumber(1), exp_stat_sn: SerialNumber(0),
+    /// #     data: Bytes::from_static(b"InitiatorName=iqn.2010-04.org.ipxe:client1\0TargetName=iqn.2026-01.com.example:disk1\0SessionType=Normal\0"),
+    /// # }));
+    /// # while conn.poll_transmit().is_some() {}
+    /// # let Some(Event::LoggedIn { .. }) = conn.poll_event() else { return Err("login failed".into()) };
+    /// // After login: the MaxRecvDataSegmentLength the target declared, and the digests negotiated.
+    /// let framer = conn.framer_config();
+    /// assert_eq!(framer.max_recv_data_segment_length, Limits::default().max_recv_data_segment_length);
+    /// assert_eq!(framer.digests, Digests::NONE);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn framer_config(&self) -> FramerConfig {
         *self.framer.config()
     }
 
     /// The next PDU to send, encoded; `None` when nothing is queued. The data segment of a
     /// Data-In is a slice of the task's `data_in`, not a copy.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// use bytes::{Buf, Bytes};
+    /// use iscsi_pdu::*;
+    /// use iscsi_target::*;
+    /// let mut conn = Connection::new(Arc::new(TargetConfig::default()), SessionRegistry::new(), [7; 32]);
+    /// conn.handle_pdu(Pdu::LoginRequest(LoginRequest {
+    ///     transit: true, continue_bit: false, csg: Stage::LoginOperationalNegotiation, nsg: Stage::FullFeaturePhase,
+    ///     version_max: 0, version_min: 0, isid: Isid([0x80, 0, 0, 0, 0, 1]), tsih: Tsih(0), itt: Itt(0), cid: Cid(0),
+    ///     cmd_sn: SerialNumber(1), exp_stat_sn: SerialNumber(0),
+    ///     data: Bytes::from_static(b"InitiatorName=iqn.2010-04.org.ipxe:c\0SessionType=Discovery\0"),
+    /// }));
+    /// let mut pdu = conn.poll_transmit().ok_or("nothing to send")?;
+    /// let response = Pdu::parse(pdu.copy_to_bytes(pdu.remaining()), Digests::NONE)?;
+    /// assert!(matches!(response, Pdu::LoginResponse(r) if r.status.is_success()));
+    /// assert!(conn.poll_transmit().is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn poll_transmit(&mut self) -> Option<EncodedPdu> {
         loop {
             let (mut pdu, status, digests, done) = match self.tx.front_mut()? {
@@ -329,6 +454,27 @@ impl Connection {
 
     /// The next event for the driver. [`Event::Close`] comes only after every queued PDU was
     /// taken with [`Connection::poll_transmit`].
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use bytes::Bytes;
+    /// # use iscsi_pdu::*;
+    /// use iscsi_target::*;
+    /// let mut conn = Connection::new(Arc::new(TargetConfig::default()), SessionRegistry::new(), [7; 32]);
+    /// # conn.handle_pdu(Pdu::LoginRequest(LoginRequest {
+    /// #     transit: true, continue_bit: false, csg: Stage::LoginOperationalNegotiation, nsg: Stage::FullFeaturePhase,
+    /// #     version_max: 0, version_min: 0, isid: Isid([0x80, 0, 0, 0, 0, 1]), tsih: Tsih(0), itt: Itt(0), cid: Cid(0),
+    /// #     cmd_sn: SerialNumber(1), exp_stat_sn: SerialNumber(0),
+    /// #     data: Bytes::from_static(b"InitiatorName=iqn.2010-04.org.ipxe:c\0SessionType=Discovery\0"),
+    /// # }));
+    /// // (a Discovery login was handled)
+    /// conn.shutdown();
+    /// assert!(matches!(conn.poll_event(), Some(Event::LoggedIn { .. })));
+    /// assert_eq!(conn.poll_event(), None); // the Login Response is still queued
+    /// assert!(conn.poll_transmit().is_some());
+    /// assert_eq!(conn.poll_event(), Some(Event::Close { reason: CloseReason::Shutdown }));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn poll_event(&mut self) -> Option<Event> {
         if let Some(e) = self.events.pop_front() {
             if matches!(e, Event::LoggedOut { .. })
@@ -350,6 +496,39 @@ impl Connection {
     /// Reports the outcome of a task from [`Event::ScsiCommand`]: queues its Data-In PDUs and
     /// SCSI Response (status in the last Data-In when the command succeeded without sense
     /// data), with residual counts against the Expected Data Transfer Length.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use bytes::Bytes;
+    /// # use iscsi_pdu::*;
+    /// # use iscsi_target::*;
+    /// # let node = TargetNode::new(IscsiName::parse("iqn.2026-01.com.example:disk1")?).with_initiators(InitiatorAcl::AllowAll);
+    /// # let config = Arc::new(TargetConfig { targets: vec![node], ..TargetConfig::default() });
+    /// # let mut conn = Connection::new(config, SessionRegistry::new(), [7; 32]);
+    /// # conn.handle_pdu(Pdu::LoginRequest(LoginRequest {
+    /// #     transit: true, continue_bit: false, csg: Stage::LoginOperationalNegotiation, nsg: Stage::FullFeaturePhase,
+    /// #     version_max: 0, version_min: 0, isid: Isid([0x80, 0, 0, 0, 0, 1]), tsih: Tsih(0), itt: Itt(0), cid: Cid(0),
+    /// #     cmd_sn: SerialNumber(1), exp_stat_sn: SerialNumber(0),
+    /// #     data: Bytes::from_static(b"InitiatorName=iqn.2010-04.org.ipxe:client1\0TargetName=iqn.2026-01.com.example:disk1\0SessionType=Normal\0"),
+    /// # }));
+    /// # while conn.poll_transmit().is_some() {}
+    /// # let Some(Event::LoggedIn { .. }) = conn.poll_event() else { return Err("login failed".into()) };
+    /// # use bytes::Buf;
+    /// # fn sent(conn: &mut Connection) -> Option<Pdu> {
+    /// #     let mut pdu = conn.poll_transmit()?;
+    /// #     Pdu::parse(pdu.copy_to_bytes(pdu.remaining()), Digests::NONE).ok()
+    /// # }
+    /// conn.handle_pdu(Pdu::ScsiCommand(ScsiCommand {
+    ///     read: true, expected_data_length: 512, itt: Itt(1), cmd_sn: SerialNumber(1),
+    ///     cdb: [0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0], ..ScsiCommand::default() // READ(10)
+    /// }));
+    /// let Some(Event::ScsiCommand(task)) = conn.poll_event() else { return Err("no command".into()) };
+    /// conn.complete_task(task.id, TaskOutcome::good(Bytes::from(vec![0xab; 512])))?;
+    /// // One Data-In that carries the data and the GOOD status.
+    /// let data_in = sent(&mut conn);
+    /// assert!(matches!(data_in, Some(Pdu::DataIn(d)) if d.data.len() == 512 && d.status == Some(ScsiStatus::GOOD)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Errors
     /// [`Error::UnknownTask`] if `id` is not a task waiting for completion. A task aborted by
@@ -456,6 +635,46 @@ impl Connection {
     /// Answers a request from [`Event::TaskManagement`] with `response` (usually its
     /// `proposed` response).
     ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use bytes::Bytes;
+    /// # use iscsi_pdu::*;
+    /// # use iscsi_target::*;
+    /// # let node = TargetNode::new(IscsiName::parse("iqn.2026-01.com.example:disk1")?).with_initiators(InitiatorAcl::AllowAll);
+    /// # let config = Arc::new(TargetConfig { targets: vec![node], ..TargetConfig::default() });
+    /// # let mut conn = Connection::new(config, SessionRegistry::new(), [7; 32]);
+    /// # conn.handle_pdu(Pdu::LoginRequest(LoginRequest {
+    /// #     transit: true, continue_bit: false, csg: Stage::LoginOperationalNegotiation, nsg: Stage::FullFeaturePhase,
+    /// #     version_max: 0, version_min: 0, isid: Isid([0x80, 0, 0, 0, 0, 1]), tsih: Tsih(0), itt: Itt(0), cid: Cid(0),
+    /// #     cmd_sn: SerialNumber(1), exp_stat_sn: SerialNumber(0),
+    /// #     data: Bytes::from_static(b"InitiatorName=iqn.2010-04.org.ipxe:client1\0TargetName=iqn.2026-01.com.example:disk1\0SessionType=Normal\0"),
+    /// # }));
+    /// # while conn.poll_transmit().is_some() {}
+    /// # let Some(Event::LoggedIn { .. }) = conn.poll_event() else { return Err("login failed".into()) };
+    /// # use bytes::Buf;
+    /// # fn sent(conn: &mut Connection) -> Option<Pdu> {
+    /// #     let mut pdu = conn.poll_transmit()?;
+    /// #     Pdu::parse(pdu.copy_to_bytes(pdu.remaining()), Digests::NONE).ok()
+    /// # }
+    /// # conn.handle_pdu(Pdu::ScsiCommand(ScsiCommand {
+    /// #     read: true, expected_data_length: 512, itt: Itt(1), cmd_sn: SerialNumber(1),
+    /// #     cdb: [0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0], ..ScsiCommand::default()
+    /// # }));
+    /// # let Some(Event::ScsiCommand(task)) = conn.poll_event() else { return Err("no command".into()) };
+    /// conn.handle_pdu(Pdu::TaskMgmtRequest(TaskMgmtRequest {
+    ///     immediate: true, function: TmfFunction::LogicalUnitReset, lun: Lun::ZERO, itt: Itt(2),
+    ///     referenced_task_tag: Itt::RESERVED, cmd_sn: SerialNumber(2), exp_stat_sn: SerialNumber(1),
+    ///     ref_cmd_sn: SerialNumber(0), exp_data_sn: SerialNumber(0),
+    /// }));
+    /// let Some(Event::TaskManagement(tm)) = conn.poll_event() else { return Err("no TMF".into()) };
+    /// conn.complete_task_management(tm.id, TmfResponse::Complete)?;
+    /// assert!(matches!(sent(&mut conn), Some(Pdu::TaskMgmtResponse(r)) if r.itt == Itt(2)));
+    /// // The aborted READ's completion is dropped without a response.
+    /// conn.complete_task(task.id, TaskOutcome::done(512))?;
+    /// assert!(sent(&mut conn).is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
     /// # Errors
     /// [`Error::UnknownTask`] if `id` is not a pending task management request.
     pub fn complete_task_management(
@@ -488,6 +707,34 @@ impl Connection {
 
     /// Queues an Asynchronous Message (RFC 7143 §11.9) with the given event, parameters 1–3
     /// and data (sense data with its SenseLength, for SCSI events).
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use bytes::Bytes;
+    /// # use iscsi_pdu::*;
+    /// # use iscsi_target::*;
+    /// # let node = TargetNode::new(IscsiName::parse("iqn.2026-01.com.example:disk1")?).with_initiators(InitiatorAcl::AllowAll);
+    /// # let config = Arc::new(TargetConfig { targets: vec![node], ..TargetConfig::default() });
+    /// # let mut conn = Connection::new(config, SessionRegistry::new(), [7; 32]);
+    /// # conn.handle_pdu(Pdu::LoginRequest(LoginRequest {
+    /// #     transit: true, continue_bit: false, csg: Stage::LoginOperationalNegotiation, nsg: Stage::FullFeaturePhase,
+    /// #     version_max: 0, version_min: 0, isid: Isid([0x80, 0, 0, 0, 0, 1]), tsih: Tsih(0), itt: Itt(0), cid: Cid(0),
+    /// #     cmd_sn: SerialNumber(1), exp_stat_sn: SerialNumber(0),
+    /// #     data: Bytes::from_static(b"InitiatorName=iqn.2010-04.org.ipxe:client1\0TargetName=iqn.2026-01.com.example:disk1\0SessionType=Normal\0"),
+    /// # }));
+    /// # while conn.poll_transmit().is_some() {}
+    /// # let Some(Event::LoggedIn { .. }) = conn.poll_event() else { return Err("login failed".into()) };
+    /// # use bytes::Buf;
+    /// # fn sent(conn: &mut Connection) -> Option<Pdu> {
+    /// #     let mut pdu = conn.poll_transmit()?;
+    /// #     Pdu::parse(pdu.copy_to_bytes(pdu.remaining()), Digests::NONE).ok()
+    /// # }
+    /// // A unit attention for the initiator: SCSI event with sense data (SenseLength first).
+    /// let sense = Bytes::from_static(&[0, 4, 0x70, 0, 0x06, 0]);
+    /// conn.async_message(AsyncEvent::ScsiEvent, [0; 3], sense.clone())?;
+    /// assert!(matches!(sent(&mut conn), Some(Pdu::AsyncMessage(m)) if m.event == AsyncEvent::ScsiEvent && m.data == sense));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Errors
     /// [`Error::NotLoggedIn`] before the full feature phase.
@@ -523,6 +770,33 @@ impl Connection {
     /// connection with [`CloseReason::Logout`]; if it does not come, call
     /// [`Connection::shutdown`].
     ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use bytes::Bytes;
+    /// # use iscsi_pdu::*;
+    /// # use iscsi_target::*;
+    /// # let node = TargetNode::new(IscsiName::parse("iqn.2026-01.com.example:disk1")?).with_initiators(InitiatorAcl::AllowAll);
+    /// # let config = Arc::new(TargetConfig { targets: vec![node], ..TargetConfig::default() });
+    /// # let mut conn = Connection::new(config, SessionRegistry::new(), [7; 32]);
+    /// # conn.handle_pdu(Pdu::LoginRequest(LoginRequest {
+    /// #     transit: true, continue_bit: false, csg: Stage::LoginOperationalNegotiation, nsg: Stage::FullFeaturePhase,
+    /// #     version_max: 0, version_min: 0, isid: Isid([0x80, 0, 0, 0, 0, 1]), tsih: Tsih(0), itt: Itt(0), cid: Cid(0),
+    /// #     cmd_sn: SerialNumber(1), exp_stat_sn: SerialNumber(0),
+    /// #     data: Bytes::from_static(b"InitiatorName=iqn.2010-04.org.ipxe:client1\0TargetName=iqn.2026-01.com.example:disk1\0SessionType=Normal\0"),
+    /// # }));
+    /// # while conn.poll_transmit().is_some() {}
+    /// # let Some(Event::LoggedIn { .. }) = conn.poll_event() else { return Err("login failed".into()) };
+    /// # use bytes::Buf;
+    /// # fn sent(conn: &mut Connection) -> Option<Pdu> {
+    /// #     let mut pdu = conn.poll_transmit()?;
+    /// #     Pdu::parse(pdu.copy_to_bytes(pdu.remaining()), Digests::NONE).ok()
+    /// # }
+    /// conn.request_logout(10)?;
+    /// let msg = sent(&mut conn);
+    /// assert!(matches!(msg, Some(Pdu::AsyncMessage(m)) if m.event == AsyncEvent::LogoutRequest && m.parameter3 == 10));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
     /// # Errors
     /// [`Error::NotLoggedIn`] before the full feature phase.
     pub fn request_logout(&mut self, within_secs: u16) -> Result<(), Error> {
@@ -531,6 +805,15 @@ impl Connection {
 
     /// Ends the connection: running tasks are abandoned and [`Event::Close`] with
     /// [`CloseReason::Shutdown`] follows the PDUs already queued.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use iscsi_target::{CloseReason, Connection, Event, SessionRegistry, TargetConfig};
+    /// let mut conn = Connection::new(Arc::new(TargetConfig::default()), SessionRegistry::new(), [7; 32]);
+    /// conn.shutdown();
+    /// assert_eq!(conn.poll_event(), Some(Event::Close { reason: CloseReason::Shutdown }));
+    /// assert_eq!(conn.poll_event(), None); // reported once
+    /// ```
     pub fn shutdown(&mut self) {
         self.close(CloseReason::Shutdown);
     }
@@ -538,6 +821,16 @@ impl Connection {
     /// When [`Connection::handle_timeout`] wants to be called next (`None`: no timer). Before
     /// the first call it answers [`Instant::ZERO`], so that the driver's first call tells the
     /// engine the time.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use iscsi_target::{Connection, Instant, SessionRegistry, TargetConfig};
+    /// let mut conn = Connection::new(Arc::new(TargetConfig::default()), SessionRegistry::new(), [7; 32]);
+    /// assert_eq!(conn.poll_timeout(), Some(Instant::ZERO));
+    /// conn.handle_timeout(Instant::from_secs(100));
+    /// // The login must be over within the 30-second response timeout.
+    /// assert_eq!(conn.poll_timeout(), Some(Instant::from_secs(130)));
+    /// ```
     pub fn poll_timeout(&self) -> Option<Instant> {
         if self.closing.is_some() {
             return None;
@@ -562,6 +855,17 @@ impl Connection {
     /// Runs the timers at time `now`: fails a login that takes longer than the response
     /// timeout, sends a NOP-In ping after `nop_in_interval_secs` without input, and closes the
     /// connection when a ping is not answered within the response timeout.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use iscsi_target::{CloseReason, Connection, Event, Instant, SessionRegistry, TargetConfig};
+    /// let mut conn = Connection::new(Arc::new(TargetConfig::default()), SessionRegistry::new(), [7; 32]);
+    /// conn.handle_timeout(Instant::from_secs(100)); // tells the engine the time
+    /// conn.handle_timeout(Instant::from_secs(129));
+    /// assert!(!conn.is_closing());
+    /// conn.handle_timeout(Instant::from_secs(130)); // no login within 30 s
+    /// assert_eq!(conn.poll_event(), Some(Event::Close { reason: CloseReason::Timeout }));
+    /// ```
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.closing.is_some() {
             return;

@@ -6,6 +6,43 @@ use iscsi_pdu::{LoginStatus, Lun, TaskAttribute, TmfFunction, TmfResponse};
 use crate::{SessionId, SessionInfo, TaskId};
 
 /// Something the driver must act on, from [`Connection::poll_event`](crate::Connection::poll_event).
+///
+/// ```
+/// # use std::sync::Arc;
+/// # use bytes::Bytes;
+/// # use iscsi_pdu::*;
+/// # use iscsi_target::*;
+/// # let node = TargetNode::new(IscsiName::parse("iqn.2026-01.com.example:disk1")?).with_initiators(InitiatorAcl::AllowAll);
+/// # let config = Arc::new(TargetConfig { targets: vec![node], ..TargetConfig::default() });
+/// # let mut conn = Connection::new(config, SessionRegistry::new(), [7; 32]);
+/// # conn.handle_pdu(Pdu::LoginRequest(LoginRequest {
+/// #     transit: true, continue_bit: false, csg: Stage::LoginOperationalNegotiation, nsg: Stage::FullFeaturePhase,
+/// #     version_max: 0, version_min: 0, isid: Isid([0x80, 0, 0, 0, 0, 1]), tsih: Tsih(0), itt: Itt(0), cid: Cid(0),
+/// #     cmd_sn: SerialNumber(1), exp_stat_sn: SerialNumber(0),
+/// #     data: Bytes::from_static(b"InitiatorName=iqn.2010-04.org.ipxe:client1\0TargetName=iqn.2026-01.com.example:disk1\0SessionType=Normal\0"),
+/// # }));
+/// # while conn.poll_transmit().is_some() {}
+/// # let Some(Event::LoggedIn { .. }) = conn.poll_event() else { return Err("login failed".into()) };
+/// # use bytes::Buf;
+/// # fn sent(conn: &mut Connection) -> Option<Pdu> {
+/// #     let mut pdu = conn.poll_transmit()?;
+/// #     Pdu::parse(pdu.copy_to_bytes(pdu.remaining()), Digests::NONE).ok()
+/// # }
+/// conn.handle_pdu(Pdu::ScsiCommand(ScsiCommand {
+///     itt: Itt(1), cmd_sn: SerialNumber(1), cdb: [0; 16], ..ScsiCommand::default() // TEST UNIT READY
+/// }));
+/// // The driver's loop.
+/// while let Some(event) = conn.poll_event() {
+///     match event {
+///         Event::ScsiCommand(task) => conn.complete_task(task.id, TaskOutcome::done(0))?,
+///         Event::TaskManagement(tm) => conn.complete_task_management(tm.id, tm.proposed)?,
+///         Event::LoggedIn { .. } | Event::LoggedOut { .. } => {}
+///         Event::Close { .. } => break,
+///     }
+/// }
+/// assert!(matches!(sent(&mut conn), Some(Pdu::ScsiResponse(r)) if r.status == ScsiStatus::GOOD));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     /// The login succeeded; the connection is in the full feature phase.
@@ -126,6 +163,14 @@ impl TaskOutcome {
     }
 
     /// GOOD status with data in, whose length is the transfer length.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use iscsi_target::TaskOutcome;
+    /// let outcome = TaskOutcome::good(Bytes::from_static(b"INQUIRY data"));
+    /// assert_eq!(outcome.transfer_length, 12);
+    /// assert_eq!((outcome.status, outcome.sense), (0, None));
+    /// ```
     pub fn good(data_in: Bytes) -> Self {
         let transfer_length = u32::try_from(data_in.len()).unwrap_or(u32::MAX);
         TaskOutcome {
@@ -138,6 +183,39 @@ impl TaskOutcome {
 }
 
 /// A task management request for the driver.
+///
+/// ```
+/// # use std::sync::Arc;
+/// # use bytes::Bytes;
+/// # use iscsi_pdu::*;
+/// # use iscsi_target::*;
+/// # let node = TargetNode::new(IscsiName::parse("iqn.2026-01.com.example:disk1")?).with_initiators(InitiatorAcl::AllowAll);
+/// # let config = Arc::new(TargetConfig { targets: vec![node], ..TargetConfig::default() });
+/// # let mut conn = Connection::new(config, SessionRegistry::new(), [7; 32]);
+/// # conn.handle_pdu(Pdu::LoginRequest(LoginRequest {
+/// #     transit: true, continue_bit: false, csg: Stage::LoginOperationalNegotiation, nsg: Stage::FullFeaturePhase,
+/// #     version_max: 0, version_min: 0, isid: Isid([0x80, 0, 0, 0, 0, 1]), tsih: Tsih(0), itt: Itt(0), cid: Cid(0),
+/// #     cmd_sn: SerialNumber(1), exp_stat_sn: SerialNumber(0),
+/// #     data: Bytes::from_static(b"InitiatorName=iqn.2010-04.org.ipxe:client1\0TargetName=iqn.2026-01.com.example:disk1\0SessionType=Normal\0"),
+/// # }));
+/// # while conn.poll_transmit().is_some() {}
+/// # let Some(Event::LoggedIn { .. }) = conn.poll_event() else { return Err("login failed".into()) };
+/// # conn.handle_pdu(Pdu::ScsiCommand(ScsiCommand {
+/// #     read: true, expected_data_length: 512, itt: Itt(1), cmd_sn: SerialNumber(1),
+/// #     cdb: [0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0], ..ScsiCommand::default()
+/// # }));
+/// # let Some(Event::ScsiCommand(task)) = conn.poll_event() else { return Err("no command".into()) };
+/// conn.handle_pdu(Pdu::TaskMgmtRequest(TaskMgmtRequest {
+///     immediate: true, function: TmfFunction::LogicalUnitReset, lun: Lun::ZERO, itt: Itt(2),
+///     referenced_task_tag: Itt::RESERVED, cmd_sn: SerialNumber(2), exp_stat_sn: SerialNumber(1),
+///     ref_cmd_sn: SerialNumber(0), exp_data_sn: SerialNumber(0),
+/// }));
+/// let Some(Event::TaskManagement(tm)) = conn.poll_event() else { return Err("no TMF".into()) };
+/// assert_eq!(tm.function, TmfFunction::LogicalUnitReset);
+/// assert_eq!(tm.aborted, vec![task.id]); // the READ was stopped
+/// conn.complete_task_management(tm.id, tm.proposed)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskManagement {
     /// The id to answer with.
@@ -159,6 +237,25 @@ pub struct TaskManagement {
 }
 
 /// Why a connection ends.
+///
+/// ```
+/// use std::sync::Arc;
+/// use bytes::Bytes;
+/// use iscsi_pdu::*;
+/// use iscsi_target::*;
+/// // No target is configured, so the login fails.
+/// let mut conn = Connection::new(Arc::new(TargetConfig::default()), SessionRegistry::new(), [7; 32]);
+/// conn.handle_pdu(Pdu::LoginRequest(LoginRequest {
+///     transit: true, continue_bit: false, csg: Stage::LoginOperationalNegotiation, nsg: Stage::FullFeaturePhase,
+///     version_max: 0, version_min: 0, isid: Isid([0x80, 0, 0, 0, 0, 1]), tsih: Tsih(0), itt: Itt(0), cid: Cid(0),
+///     cmd_sn: SerialNumber(1), exp_stat_sn: SerialNumber(0),
+///     data: Bytes::from_static(b"InitiatorName=iqn.2010-04.org.ipxe:c\0TargetName=iqn.2026-01.com.example:none\0"),
+/// }));
+/// while conn.poll_transmit().is_some() {}
+/// let reason = CloseReason::LoginFailed(LoginStatus::NOT_FOUND);
+/// assert_eq!(conn.poll_event(), Some(Event::Close { reason }));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum CloseReason {

@@ -9,6 +9,22 @@ use iscsi_pdu::{IscsiName, Isid, LoginStatus, Tsih};
 use crate::SessionParams;
 
 /// Discovery or Normal (RFC 7143 §13.21 `SessionType`).
+///
+/// ```
+/// use std::sync::Arc;
+/// use bytes::Bytes;
+/// use iscsi_pdu::*;
+/// use iscsi_target::*;
+/// let mut conn = Connection::new(Arc::new(TargetConfig::default()), SessionRegistry::new(), [7; 32]);
+/// conn.handle_pdu(Pdu::LoginRequest(LoginRequest {
+///     transit: true, continue_bit: false, csg: Stage::LoginOperationalNegotiation, nsg: Stage::FullFeaturePhase,
+///     version_max: 0, version_min: 0, isid: Isid([0x80, 0, 0, 0, 0, 1]), tsih: Tsih(0), itt: Itt(0), cid: Cid(0),
+///     cmd_sn: SerialNumber(1), exp_stat_sn: SerialNumber(0),
+///     data: Bytes::from_static(b"InitiatorName=iqn.2010-04.org.ipxe:client1\0SessionType=Discovery\0"),
+/// }));
+/// assert_eq!(conn.session().map(|s| s.kind), Some(SessionKind::Discovery));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SessionKind {
     /// SendTargets only; no SCSI.
@@ -18,6 +34,18 @@ pub enum SessionKind {
 }
 
 /// A registry-wide session identifier (unlike the TSIH, never reused).
+///
+/// ```
+/// use iscsi_pdu::{IscsiName, Isid, Tsih};
+/// use iscsi_target::SessionRegistry;
+/// let registry = SessionRegistry::new();
+/// let ini = IscsiName::parse("iqn.2010-04.org.ipxe:client1")?;
+/// let Ok(first) = registry.register(&ini, Isid::default(), None, Tsih(0)) else { return Err("refused".into()) };
+/// registry.remove(first.id);
+/// let Ok(second) = registry.register(&ini, Isid::default(), None, Tsih(0)) else { return Err("refused".into()) };
+/// assert_ne!(second.id, first.id); // ids are never reused
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SessionId(pub u64);
 
@@ -70,6 +98,20 @@ struct Inner {
 }
 
 /// The result of [`SessionRegistry::register`].
+///
+/// ```
+/// use iscsi_pdu::{IscsiName, Isid, Tsih};
+/// use iscsi_target::SessionRegistry;
+/// let registry = SessionRegistry::new();
+/// let (ini, target) = (IscsiName::parse("iqn.2010-04.org.ipxe:c")?, IscsiName::parse("iqn.2026-01.com.example:d")?);
+/// let isid = Isid([0x80, 0, 0, 0, 0, 1]);
+/// let Ok(first) = registry.register(&ini, isid, Some(&target), Tsih(0)) else { return Err("refused".into()) };
+/// assert_eq!(first.replaces, None);
+/// // A login naming the session's TSIH replaces it and keeps the TSIH.
+/// let Ok(again) = registry.register(&ini, isid, Some(&target), first.tsih) else { return Err("refused".into()) };
+/// assert_eq!((again.tsih, again.replaces), (first.tsih, Some(first.id)));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Registration {
     /// The new session's id.
@@ -110,6 +152,18 @@ pub struct SessionRegistry {
 
 impl SessionRegistry {
     /// An empty registry.
+    ///
+    /// ```
+    /// use iscsi_pdu::{IscsiName, Isid, Tsih};
+    /// use iscsi_target::SessionRegistry;
+    /// let registry = SessionRegistry::new();
+    /// assert!(registry.is_empty());
+    /// let shared = registry.clone();
+    /// let ini = IscsiName::parse("iqn.2010-04.org.ipxe:c")?;
+    /// assert!(shared.register(&ini, Isid::default(), None, Tsih(0)).is_ok());
+    /// assert_eq!(registry.len(), 1); // clones share one table
+    /// # Ok::<(), iscsi_pdu::Error>(())
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
@@ -128,6 +182,19 @@ impl SessionRegistry {
     /// `requested` is the TSIH of the Login Request: 0 creates (or reinstates) a session;
     /// a non-zero TSIH must name the existing session of the same nexus, which is then
     /// replaced keeping its TSIH.
+    ///
+    /// ```
+    /// use iscsi_pdu::{IscsiName, Isid, LoginStatus, Tsih};
+    /// use iscsi_target::SessionRegistry;
+    /// let registry = SessionRegistry::new();
+    /// let ini = IscsiName::parse("iqn.2010-04.org.ipxe:c")?;
+    /// let tsih = registry.register(&ini, Isid::default(), None, Tsih(0)).map(|r| r.tsih);
+    /// assert_eq!(tsih, Ok(Tsih(1)));
+    /// // A non-zero TSIH must name this nexus's session.
+    /// let stale = registry.register(&ini, Isid::default(), None, Tsih(42));
+    /// assert_eq!(stale, Err(LoginStatus::SESSION_DOES_NOT_EXIST));
+    /// # Ok::<(), iscsi_pdu::Error>(())
+    /// ```
     ///
     /// # Errors
     /// The login status to fail the login with: [`LoginStatus::SESSION_DOES_NOT_EXIST`] for a
@@ -208,11 +275,28 @@ impl SessionRegistry {
     }
 
     /// Number of registered sessions.
+    ///
+    /// ```
+    /// use iscsi_pdu::{IscsiName, Isid, Tsih};
+    /// use iscsi_target::SessionRegistry;
+    /// let registry = SessionRegistry::new();
+    /// let ini = IscsiName::parse("iqn.2010-04.org.ipxe:c")?;
+    /// for isid in [Isid([0x80, 0, 0, 0, 0, 1]), Isid([0x80, 0, 0, 0, 0, 2])] {
+    ///     assert!(registry.register(&ini, isid, None, Tsih(0)).is_ok());
+    /// }
+    /// assert_eq!(registry.len(), 2);
+    /// # Ok::<(), iscsi_pdu::Error>(())
+    /// ```
     pub fn len(&self) -> usize {
         self.lock().by_nexus.len()
     }
 
     /// Whether no session is registered.
+    ///
+    /// ```
+    /// use iscsi_target::SessionRegistry;
+    /// assert!(SessionRegistry::new().is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

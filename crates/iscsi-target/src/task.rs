@@ -8,6 +8,34 @@ use iscsi_pdu::{DataOut, Itt, Lun, TaskAttribute, Ttt};
 
 /// The engine's name for a task (SCSI command or task management request), unique within a
 /// connection. Unlike the ITT it is never reused, so a stale completion cannot hit a new task.
+///
+/// ```
+/// # use std::sync::Arc;
+/// # use bytes::Bytes;
+/// # use iscsi_pdu::*;
+/// # use iscsi_target::*;
+/// # let node = TargetNode::new(IscsiName::parse("iqn.2026-01.com.example:disk1")?).with_initiators(InitiatorAcl::AllowAll);
+/// # let config = Arc::new(TargetConfig { targets: vec![node], ..TargetConfig::default() });
+/// # let mut conn = Connection::new(config, SessionRegistry::new(), [7; 32]);
+/// # conn.handle_pdu(Pdu::LoginRequest(LoginRequest {
+/// #     transit: true, continue_bit: false, csg: Stage::LoginOperationalNegotiation, nsg: Stage::FullFeaturePhase,
+/// #     version_max: 0, version_min: 0, isid: Isid([0x80, 0, 0, 0, 0, 1]), tsih: Tsih(0), itt: Itt(0), cid: Cid(0),
+/// #     cmd_sn: SerialNumber(1), exp_stat_sn: SerialNumber(0),
+/// #     data: Bytes::from_static(b"InitiatorName=iqn.2010-04.org.ipxe:client1\0TargetName=iqn.2026-01.com.example:disk1\0SessionType=Normal\0"),
+/// # }));
+/// # while conn.poll_transmit().is_some() {}
+/// # let Some(Event::LoggedIn { .. }) = conn.poll_event() else { return Err("login failed".into()) };
+/// # conn.handle_pdu(Pdu::ScsiCommand(ScsiCommand {
+/// #     read: true, expected_data_length: 512, itt: Itt(1), cmd_sn: SerialNumber(1),
+/// #     cdb: [0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0], ..ScsiCommand::default()
+/// # }));
+/// let Some(Event::ScsiCommand(task)) = conn.poll_event() else { return Err("no command".into()) };
+/// conn.complete_task(task.id, TaskOutcome::good(Bytes::from(vec![0; 512])))?;
+/// // The id is used up: a second completion is an error.
+/// let again = conn.complete_task(task.id, TaskOutcome::done(0));
+/// assert!(matches!(again, Err(iscsi_target::Error::UnknownTask { id }) if id == task.id));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TaskId(pub u64);
 

@@ -18,24 +18,55 @@ pub struct Instant(pub u64);
 
 impl Instant {
     /// The epoch.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// use iscsi_target::{Connection, Instant, SessionRegistry, TargetConfig};
+    /// let conn = Connection::new(Arc::new(TargetConfig::default()), SessionRegistry::new(), [0; 32]);
+    /// // Before it knows the time, a connection asks to be told it at once.
+    /// assert_eq!(conn.poll_timeout(), Some(Instant::ZERO));
+    /// assert_eq!(Instant::ZERO.micros(), 0);
+    /// ```
     pub const ZERO: Instant = Instant(0);
 
     /// `us` microseconds after the epoch.
+    ///
+    /// ```
+    /// use iscsi_target::Instant;
+    /// assert_eq!(Instant::from_micros(1_500_000), Instant::from_millis(1500));
+    /// ```
     pub const fn from_micros(us: u64) -> Self {
         Instant(us)
     }
 
     /// `ms` milliseconds after the epoch.
+    ///
+    /// ```
+    /// use iscsi_target::Instant;
+    /// assert_eq!(Instant::from_millis(2).micros(), 2_000);
+    /// assert_eq!(Instant::from_millis(u64::MAX), Instant(u64::MAX)); // saturates
+    /// ```
     pub const fn from_millis(ms: u64) -> Self {
         Instant(ms.saturating_mul(1000))
     }
 
     /// `s` seconds after the epoch.
+    ///
+    /// ```
+    /// use iscsi_target::Instant;
+    /// assert_eq!(Instant::from_secs(3), Instant::from_millis(3_000));
+    /// assert_eq!(format!("{:?}", Instant::from_secs(3) + 5), "3.000005s");
+    /// ```
     pub const fn from_secs(s: u64) -> Self {
         Instant(s.saturating_mul(1_000_000))
     }
 
     /// Microseconds since the epoch.
+    ///
+    /// ```
+    /// use iscsi_target::Instant;
+    /// assert_eq!(Instant::from_secs(1).micros(), 1_000_000);
+    /// ```
     pub const fn micros(self) -> u64 {
         self.0
     }

@@ -17,6 +17,12 @@ macro_rules! const_newtype {
             $( $(#[$cattr])* pub const $konst: Self = Self($value); )+
 
             /// The constant's name, if this value has one.
+            ///
+            /// ```
+            /// use scsi::Status;
+            /// assert_eq!(Status::RESERVATION_CONFLICT.name(), Some("RESERVATION_CONFLICT"));
+            /// assert_eq!(Status(0x22).name(), None); // obsolete COMMAND TERMINATED: no constant
+            /// ```
             pub fn name(self) -> Option<&'static str> {
                 match self {
                     $( Self::$konst => Some(stringify!($konst)), )+

@@ -58,11 +58,23 @@ pub enum UnmapSupport {
 
 impl UnmapSupport {
     /// Whether `unmap` works.
+    ///
+    /// ```
+    /// use scsi::UnmapSupport;
+    /// assert!(UnmapSupport::Unspecified.supported());
+    /// assert!(!UnmapSupport::default().supported());
+    /// ```
     pub fn supported(self) -> bool {
         self != UnmapSupport::None
     }
 
     /// Whether unmapped blocks read as zeros.
+    ///
+    /// ```
+    /// use scsi::UnmapSupport;
+    /// assert!(UnmapSupport::Zeroes.reads_zeroes());
+    /// assert!(!UnmapSupport::Unspecified.reads_zeroes());
+    /// ```
     pub fn reads_zeroes(self) -> bool {
         self == UnmapSupport::Zeroes
     }
@@ -85,6 +97,14 @@ pub struct Allocation {
 
 impl Allocation {
     /// `blocks` mapped blocks.
+    ///
+    /// ```
+    /// use scsi::{Allocation, BlockDevice, MemDevice};
+    /// // Without thin provisioning, everything from the LBA to the end is one mapped run.
+    /// let dev = MemDevice::new(512, 8);
+    /// assert_eq!(dev.allocation(3)?, Allocation::mapped(5));
+    /// # Ok::<(), scsi::DeviceError>(())
+    /// ```
     pub fn mapped(blocks: u64) -> Self {
         Allocation {
             mapped: true,
@@ -93,6 +113,14 @@ impl Allocation {
     }
 
     /// `blocks` deallocated blocks.
+    ///
+    /// ```
+    /// use scsi::{Allocation, BlockDevice, MemDevice, UnmapSupport};
+    /// // A thin device starts out deallocated.
+    /// let dev = MemDevice::new(512, 8).with_unmap(UnmapSupport::Zeroes);
+    /// assert_eq!(dev.allocation(0)?, Allocation::unmapped(8));
+    /// # Ok::<(), scsi::DeviceError>(())
+    /// ```
     pub fn unmapped(blocks: u64) -> Self {
         Allocation {
             mapped: false,

@@ -70,6 +70,16 @@ pub enum Error {
 
 impl Error {
     /// The sense data a target returns when a CDB fails to parse with this error.
+    ///
+    /// ```
+    /// use scsi::{AscAscq, Error, Sense, SenseKey, cdb::InquiryCdb};
+    /// // The sense-key-specific field points at the reserved bit that was set.
+    /// let cmddt = InquiryCdb::parse(&[0x12, 0x02, 0, 0, 36, 0]).map_err(|e| e.to_sense());
+    /// assert_eq!(cmddt, Err(Sense::invalid_cdb_field(1, Some(1))));
+    /// let sense = Error::UnsupportedOpcode { opcode: 0xc1 }.to_sense();
+    /// assert_eq!(sense.key, SenseKey::ILLEGAL_REQUEST);
+    /// assert_eq!(sense.code, AscAscq::INVALID_COMMAND_OPERATION_CODE);
+    /// ```
     pub fn to_sense(&self) -> crate::Sense {
         use crate::{AscAscq, Sense, SenseKey};
         match *self {

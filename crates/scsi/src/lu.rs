@@ -20,6 +20,17 @@ use crate::unit_attention::UnitAttentions;
 
 /// Largest READ or WRITE the logical unit accepts, in bytes (the Block Limits VPD page
 /// reports it in blocks): it bounds every buffer a command allocates.
+///
+/// ```
+/// use std::sync::Arc;
+/// use scsi::*;
+/// let lu = LogicalUnit::new(Arc::new(MemDevice::new(4096, 8)), LuIdentity::from_name("d"));
+/// let nexus = ItNexus::new("iqn.example:i", [0; 6]);
+/// // INQUIRY, Block Limits VPD page: MAXIMUM TRANSFER LENGTH, in blocks.
+/// let r = lu.execute(&nexus, &CommandRequest { cdb: &[0x12, 0x01, 0xb0, 0, 64, 0],
+///     data_out: &[], expected_length: 64, attribute: TaskAttribute::Simple });
+/// assert_eq!(r.data_in[8..12], (MAX_TRANSFER_BYTES / 4096).to_be_bytes());
+/// ```
 pub const MAX_TRANSFER_BYTES: u32 = 8 << 20;
 
 /// What a logical unit reports about itself: INQUIRY strings, the unit serial number and the
@@ -56,12 +67,29 @@ pub struct LuIdentity {
 
 /// The IEEE company ID this crate uses in derived NAA designators when the caller has none
 /// (an OUI-format value from the locally administered range).
+///
+/// ```
+/// use scsi::{DEFAULT_COMPANY_ID, LuIdentity};
+/// let naa = LuIdentity::from_name("disk0").naa;
+/// assert_eq!(naa, LuIdentity::derive_naa(DEFAULT_COMPANY_ID, "disk0"));
+/// // The IEEE COMPANY_ID follows the NAA nibble.
+/// let head = u32::from_be_bytes([naa[0], naa[1], naa[2], naa[3]]);
+/// assert_eq!(head >> 4 & 0xff_ffff, DEFAULT_COMPANY_ID);
+/// ```
 pub const DEFAULT_COMPANY_ID: u32 = 0x02_00_00;
 
 impl LuIdentity {
     /// An identity for a logical unit named `name` (any string unique in the deployment,
     /// e.g. target name + LUN): vendor `DISKLESS`, product `VIRTUAL DISK`, a serial number
     /// and NAA designator derived from the name with [`DEFAULT_COMPANY_ID`].
+    ///
+    /// ```
+    /// use scsi::LuIdentity;
+    /// let id = LuIdentity::from_name("iqn.2026-01.example:t/0");
+    /// assert_eq!((id.vendor.as_str(), id.product.as_str()), ("DISKLESS", "VIRTUAL DISK"));
+    /// assert_eq!(id.serial.len(), 16); // the designator's last 8 bytes in hex
+    /// assert!(!id.read_only);
+    /// ```
     pub fn from_name(name: &str) -> Self {
         let naa = Self::derive_naa(DEFAULT_COMPANY_ID, name);
         let serial: String = naa[8..].iter().map(|b| format!("{b:02X}")).collect();
@@ -78,6 +106,15 @@ impl LuIdentity {
     /// A stable NAA type 6 (IEEE Registered Extended) designator: `company_id` (24 bits) and
     /// 100 bits of a hash of `name` (two 64-bit FNV-1a hashes). The same inputs give the
     /// same designator on every platform and version.
+    ///
+    /// ```
+    /// use scsi::LuIdentity;
+    /// let naa = LuIdentity::derive_naa(0x00_14_a4, "disk0");
+    /// assert_eq!(naa[..3], [0x60, 0x01, 0x4a]); // NAA 6, then the company ID's first 20 bits
+    /// assert_eq!(naa[3] >> 4, 0x4);
+    /// assert_eq!(naa, LuIdentity::derive_naa(0x00_14_a4, "disk0"));
+    /// assert_ne!(naa, LuIdentity::derive_naa(0x00_14_a4, "disk1"));
+    /// ```
     pub fn derive_naa(company_id: u32, name: &str) -> [u8; 16] {
         let fnv = |basis: u64| {
             name.bytes().fold(basis, |h, b| {
@@ -197,6 +234,14 @@ impl core::fmt::Debug for LogicalUnit {
 
 impl LogicalUnit {
     /// A logical unit serving `device` as `identity`.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use scsi::*;
+    /// let lu = LogicalUnit::new(Arc::new(MemDevice::new(512, 8)), LuIdentity::from_name("d"));
+    /// assert_eq!(lu.device().block_count(), 8);
+    /// assert!(!lu.read_only());
+    /// ```
     pub fn new(device: Arc<dyn BlockDevice>, identity: LuIdentity) -> Self {
         let block_size = device.block_size().max(1);
         let unmap = device.unmap_support();
@@ -262,6 +307,15 @@ impl LogicalUnit {
     /// when opening the unit, before it serves commands. Replaces any registrations and
     /// reservation the unit holds.
     ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use scsi::*;
+    /// let lu = LogicalUnit::new(Arc::new(MemDevice::new(512, 8)), LuIdentity::from_name("d"));
+    /// assert!(matches!(lu.restore_reservations(b"not a reservation image"),
+    ///                  Err(Error::InvalidField { offset: 0, .. })));
+    /// assert!(matches!(lu.restore_reservations(&[]), Err(Error::Truncated { .. })));
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`Error::Truncated`] or [`Error::InvalidField`] when the image is damaged; the unit
@@ -306,6 +360,18 @@ impl LogicalUnit {
     /// Like [`new`](Self::new), checking the identity's strings (ASCII, within their field
     /// lengths) and the device's block size (a power of two from 512 to 64 KiB).
     ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use scsi::*;
+    /// let dev = Arc::new(MemDevice::new(512, 8));
+    /// assert!(LogicalUnit::checked(dev.clone(), LuIdentity::from_name("d")).is_ok());
+    /// let mut id = LuIdentity::from_name("d");
+    /// id.vendor = "MORE THAN EIGHT".into();
+    /// assert!(matches!(LogicalUnit::checked(dev, id), Err(Error::InvalidIdentity { .. })));
+    /// let odd = Arc::new(MemDevice::new(520, 8));
+    /// assert!(LogicalUnit::checked(odd, LuIdentity::from_name("d")).is_err());
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`Error::InvalidIdentity`].
@@ -342,21 +408,58 @@ impl LogicalUnit {
     }
 
     /// The identity.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use scsi::*;
+    /// let lu = LogicalUnit::new(Arc::new(MemDevice::new(512, 8)), LuIdentity::from_name("d"));
+    /// assert_eq!(lu.identity(), &LuIdentity::from_name("d"));
+    /// ```
     pub fn identity(&self) -> &LuIdentity {
         &self.identity
     }
 
     /// The device.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use scsi::*;
+    /// let lu = LogicalUnit::new(Arc::new(MemDevice::new(4096, 8)), LuIdentity::from_name("d"));
+    /// assert_eq!((lu.device().block_size(), lu.device().block_count()), (4096, 8));
+    /// ```
     pub fn device(&self) -> &Arc<dyn BlockDevice> {
         &self.device
     }
 
     /// Whether writes are refused (the identity or the device says so).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use scsi::*;
+    /// let unit = |dev: MemDevice, id: LuIdentity| LogicalUnit::new(Arc::new(dev), id);
+    /// let mut id = LuIdentity::from_name("d");
+    /// assert!(!unit(MemDevice::new(512, 8), id.clone()).read_only());
+    /// assert!(unit(MemDevice::new(512, 8).with_read_only(true), id.clone()).read_only());
+    /// id.read_only = true;
+    /// assert!(unit(MemDevice::new(512, 8), id).read_only());
+    /// ```
     pub fn read_only(&self) -> bool {
         self.identity.read_only || self.device.read_only()
     }
 
     /// Runs one command from `nexus` against this unit alone (REPORT LUNS reports LUN 0).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use scsi::*;
+    /// let lu = LogicalUnit::new(Arc::new(MemDevice::new(512, 8)), LuIdentity::from_name("d"));
+    /// let nexus = ItNexus::new("iqn.example:i", [0; 6]);
+    /// let cdb = [0xa0, 0, 0, 0, 0, 0, 0, 0, 0, 16, 0, 0]; // REPORT LUNS, 16 bytes
+    /// let r = lu.execute(&nexus, &CommandRequest { cdb: &cdb, data_out: &[], expected_length: 16,
+    ///                                              attribute: TaskAttribute::Simple });
+    /// assert_eq!(r.status, Status::GOOD); // REPORT LUNS does not report the unit attention
+    /// assert_eq!(r.data_in[..], [0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    /// ```
     pub fn execute(&self, nexus: &ItNexus, request: &CommandRequest<'_>) -> CommandResponse {
         self.execute_with(nexus, request, None)
     }

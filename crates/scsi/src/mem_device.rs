@@ -38,6 +38,14 @@ pub struct MemDevice {
 impl MemDevice {
     /// A zeroed device of `blocks` blocks of `block_size` bytes (`block_size` is clamped to at
     /// least 1).
+    ///
+    /// ```
+    /// use scsi::{BlockDevice, MemDevice};
+    /// let dev = MemDevice::new(4096, 16);
+    /// assert_eq!((dev.block_size(), dev.block_count()), (4096, 16));
+    /// assert!(dev.contents().iter().all(|&b| b == 0));
+    /// assert_eq!(MemDevice::new(0, 4).block_size(), 1);
+    /// ```
     pub fn new(block_size: u32, blocks: u64) -> Self {
         let block_size = block_size.max(1);
         let len = (blocks as usize).saturating_mul(block_size as usize);
@@ -54,6 +62,16 @@ impl MemDevice {
     }
 
     /// The device with thin provisioning `support` (all blocks start unmapped).
+    ///
+    /// ```
+    /// use scsi::{BlockDevice, MemDevice, UnmapSupport};
+    /// let dev = MemDevice::new(512, 8).with_unmap(UnmapSupport::Unspecified);
+    /// assert_eq!(dev.unmap_support(), UnmapSupport::Unspecified);
+    /// assert!(!dev.allocation(0)?.mapped);
+    /// dev.write(0, &[1; 512], false)?;
+    /// assert!(dev.allocation(0)?.mapped);
+    /// # Ok::<(), scsi::DeviceError>(())
+    /// ```
     pub fn with_unmap(mut self, support: UnmapSupport) -> Self {
         self.unmap = support;
         let blocks = self.block_count() as usize;
@@ -68,18 +86,43 @@ impl MemDevice {
     }
 
     /// The device, read-only when `read_only` is true.
+    ///
+    /// ```
+    /// use scsi::{BlockDevice, DeviceError, MemDevice};
+    /// let dev = MemDevice::new(512, 8).with_read_only(true);
+    /// assert!(dev.read_only());
+    /// assert_eq!(dev.write(0, &[1; 512], false), Err(DeviceError::ReadOnly));
+    /// ```
     pub fn with_read_only(mut self, read_only: bool) -> Self {
         self.read_only = read_only;
         self
     }
 
     /// The device reporting 2^`exponent` logical blocks per physical block (at most 15).
+    ///
+    /// ```
+    /// use scsi::{BlockDevice, MemDevice};
+    /// // 512 byte logical blocks on 4 KiB physical blocks.
+    /// let exponent = |e| MemDevice::new(512, 64).with_physical_block_exponent(e);
+    /// assert_eq!(exponent(3).physical_block_exponent(), 3);
+    /// assert_eq!(exponent(20).physical_block_exponent(), 15);
+    /// ```
     pub fn with_physical_block_exponent(mut self, exponent: u8) -> Self {
         self.physical_exponent = exponent.min(15);
         self
     }
 
     /// The device filled from `bytes` (truncated or zero-extended to the device's size).
+    ///
+    /// ```
+    /// use scsi::{BlockDevice, MemDevice};
+    /// let dev = MemDevice::new(512, 2).with_contents(b"boot");
+    /// let mut block = [0xff; 512];
+    /// dev.read(0, &mut block)?;
+    /// assert_eq!(&block[..5], b"boot\0");
+    /// assert_eq!(MemDevice::new(512, 1).with_contents(&[7; 2048]).contents(), [7; 512]);
+    /// # Ok::<(), scsi::DeviceError>(())
+    /// ```
     pub fn with_contents(self, bytes: &[u8]) -> Self {
         if let Ok(mut state) = self.state.write() {
             let n = bytes.len().min(state.bytes.len());
@@ -94,6 +137,16 @@ impl MemDevice {
     }
 
     /// A copy of the whole device's bytes.
+    ///
+    /// ```
+    /// use scsi::{BlockDevice, MemDevice};
+    /// let dev = MemDevice::new(512, 2);
+    /// dev.write(1, &[7; 512], false)?;
+    /// let bytes = dev.contents();
+    /// assert_eq!(bytes.len(), 1024);
+    /// assert_eq!((bytes[511], bytes[512]), (0, 7));
+    /// # Ok::<(), scsi::DeviceError>(())
+    /// ```
     pub fn contents(&self) -> Vec<u8> {
         self.state
             .read()
@@ -102,6 +155,15 @@ impl MemDevice {
     }
 
     /// Changes the number of blocks (new blocks are zeroed), as a volume resize would.
+    ///
+    /// ```
+    /// use scsi::{BlockDevice, MemDevice};
+    /// let dev = MemDevice::new(512, 8).with_contents(&[9; 512]);
+    /// dev.resize(16);
+    /// assert_eq!(dev.block_count(), 16);
+    /// let bytes = dev.contents();
+    /// assert_eq!((bytes[0], bytes[8 * 512]), (9, 0)); // old data kept, new blocks zeroed
+    /// ```
     pub fn resize(&self, blocks: u64) {
         if let Ok(mut state) = self.state.write() {
             let len = (blocks as usize).saturating_mul(self.block_size as usize);

@@ -42,6 +42,15 @@ pub trait ReservationStore: Send + Sync {
 
 /// A [`ReservationStore`] in memory, for tests and for embedding code that keeps the image
 /// itself.
+///
+/// ```
+/// use scsi::{MemReservationStore, ReservationStore};
+/// let store = MemReservationStore::default();
+/// assert_eq!(store.image(), None);
+/// store.save(&[1, 2, 3])?;
+/// assert_eq!(store.image(), Some(vec![1, 2, 3]));
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug, Default)]
 pub struct MemReservationStore {
     image: Mutex<Option<Vec<u8>>>,
@@ -49,6 +58,15 @@ pub struct MemReservationStore {
 
 impl MemReservationStore {
     /// The image saved last, if any.
+    ///
+    /// ```
+    /// use scsi::{MemReservationStore, ReservationStore};
+    /// let store = MemReservationStore::default();
+    /// store.save(b"first")?;
+    /// store.save(b"second")?;
+    /// assert_eq!(store.image().as_deref(), Some(&b"second"[..]));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn image(&self) -> Option<Vec<u8>> {
         self.slot().clone()
     }

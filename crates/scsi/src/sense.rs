@@ -136,17 +136,39 @@ const_newtype! {
 
 impl AscAscq {
     /// The additional sense code.
+    ///
+    /// ```
+    /// use scsi::AscAscq;
+    /// assert_eq!(AscAscq::CAPACITY_DATA_HAS_CHANGED.asc(), 0x2a);
+    /// ```
     pub fn asc(self) -> u8 {
         (self.0 >> 8) as u8
     }
 
     /// The additional sense code qualifier.
+    ///
+    /// ```
+    /// use scsi::AscAscq;
+    /// assert_eq!(AscAscq::CAPACITY_DATA_HAS_CHANGED.ascq(), 0x09);
+    /// ```
     pub fn ascq(self) -> u8 {
         self.0 as u8
     }
 }
 
 /// The sense-key-specific field (SPC-4 §4.5.2.4).
+///
+/// ```
+/// use scsi::{AscAscq, Sense, SenseFormat, SenseKey, SenseSpecific};
+/// let bytes = Sense::invalid_parameter_field(4, None).to_bytes(SenseFormat::Fixed);
+/// let field = SenseSpecific::Field { cdb: false, byte: 4, bit: None };
+/// assert_eq!(Sense::parse(&bytes)?.specific, Some(field));
+/// // A long operation reports its progress: half done.
+/// let mut busy = Sense::new(SenseKey::NOT_READY, AscAscq::NOT_READY_SANITIZE_IN_PROGRESS);
+/// busy.specific = Some(SenseSpecific::Progress(0x8000));
+/// assert_eq!(busy.to_bytes(SenseFormat::Fixed)[15..18], [0x80, 0x80, 0x00]);
+/// # Ok::<(), scsi::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SenseSpecific {
     /// ILLEGAL REQUEST: which field is invalid.
@@ -203,6 +225,13 @@ impl SenseSpecific {
 }
 
 /// Which sense data format to emit: the D_SENSE bit of the Control mode page chooses.
+///
+/// ```
+/// use scsi::{AscAscq, Sense, SenseFormat, SenseKey};
+/// let sense = Sense::new(SenseKey::UNIT_ATTENTION, AscAscq::POWER_ON_RESET);
+/// assert_eq!(sense.to_bytes(SenseFormat::Fixed)[0], 0x70);
+/// assert_eq!(sense.to_bytes(SenseFormat::Descriptor)[0], 0x72);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SenseFormat {
     /// Fixed format (response code 70h), 18 bytes.
@@ -212,6 +241,12 @@ pub enum SenseFormat {
 }
 
 /// Length of fixed-format sense data as this crate emits it.
+///
+/// ```
+/// use scsi::{AscAscq, FIXED_SENSE_LEN, Sense, SenseFormat, SenseKey};
+/// let sense = Sense::new(SenseKey::MEDIUM_ERROR, AscAscq::UNRECOVERED_READ_ERROR);
+/// assert_eq!(sense.to_bytes(SenseFormat::Fixed).len(), FIXED_SENSE_LEN);
+/// ```
 pub const FIXED_SENSE_LEN: usize = 18;
 
 /// The meaning of sense data: what [`Sense::emit`] writes in either format and
@@ -240,6 +275,14 @@ pub struct Sense {
 
 impl Sense {
     /// Sense data with a key and code only.
+    ///
+    /// ```
+    /// use scsi::{AscAscq, Sense, SenseFormat, SenseKey};
+    /// const NO_MEDIUM: Sense = Sense::new(SenseKey::NOT_READY, AscAscq::MEDIUM_NOT_PRESENT);
+    /// assert!(NO_MEDIUM.information.is_none() && NO_MEDIUM.specific.is_none());
+    /// let bytes = NO_MEDIUM.to_bytes(SenseFormat::Descriptor);
+    /// assert_eq!(bytes, [0x72, 0x02, 0x3a, 0x00, 0, 0, 0, 0]);
+    /// ```
     pub const fn new(key: SenseKey, code: AscAscq) -> Self {
         Sense {
             key,
@@ -250,6 +293,14 @@ impl Sense {
     }
 
     /// ILLEGAL REQUEST / INVALID FIELD IN CDB pointing at `byte` (and `bit`) of the CDB.
+    ///
+    /// ```
+    /// use scsi::{AscAscq, Sense, SenseKey, SenseSpecific};
+    /// let sense = Sense::invalid_cdb_field(1, Some(0));
+    /// assert_eq!(sense.key, SenseKey::ILLEGAL_REQUEST);
+    /// assert_eq!(sense.code, AscAscq::INVALID_FIELD_IN_CDB);
+    /// assert_eq!(sense.specific, Some(SenseSpecific::Field { cdb: true, byte: 1, bit: Some(0) }));
+    /// ```
     pub const fn invalid_cdb_field(byte: u16, bit: Option<u8>) -> Self {
         Sense {
             key: SenseKey::ILLEGAL_REQUEST,
@@ -265,6 +316,14 @@ impl Sense {
 
     /// ILLEGAL REQUEST / INVALID FIELD IN PARAMETER LIST pointing at `byte` (and `bit`) of
     /// the data-out buffer.
+    ///
+    /// ```
+    /// use scsi::{AscAscq, Sense, SenseFormat};
+    /// let sense = Sense::invalid_parameter_field(4, None);
+    /// assert_eq!(sense.code, AscAscq::INVALID_FIELD_IN_PARAMETER_LIST);
+    /// let fixed = sense.to_bytes(SenseFormat::Fixed);
+    /// assert_eq!(fixed[15..18], [0x80, 0x00, 0x04]); // SKSV, C/D clear (data-out), byte 4
+    /// ```
     pub const fn invalid_parameter_field(byte: u16, bit: Option<u8>) -> Self {
         Sense {
             key: SenseKey::ILLEGAL_REQUEST,
@@ -279,6 +338,16 @@ impl Sense {
     }
 
     /// Bytes [`emit`](Self::emit) writes in `format`.
+    ///
+    /// ```
+    /// use scsi::{AscAscq, Sense, SenseFormat, SenseKey};
+    /// let mut sense = Sense::new(SenseKey::MISCOMPARE, AscAscq::MISCOMPARE_DURING_VERIFY);
+    /// assert_eq!(sense.buffer_len(SenseFormat::Descriptor), 8);
+    /// sense.information = Some(100); // offset of the first miscompare
+    /// // The INFORMATION descriptor adds 12 bytes.
+    /// assert_eq!(sense.buffer_len(SenseFormat::Descriptor), 20);
+    /// assert_eq!(sense.buffer_len(SenseFormat::Fixed), 18);
+    /// ```
     pub fn buffer_len(&self, format: SenseFormat) -> usize {
         match format {
             SenseFormat::Fixed => FIXED_SENSE_LEN,
@@ -294,6 +363,17 @@ impl Sense {
     ///
     /// In the fixed format, an INFORMATION value above 32 bits is not representable and is
     /// left out (VALID = 0).
+    ///
+    /// ```
+    /// use scsi::{AscAscq, Sense, SenseFormat, SenseKey};
+    /// let mut sense = Sense::new(SenseKey::MEDIUM_ERROR, AscAscq::UNRECOVERED_READ_ERROR);
+    /// sense.information = Some(1 << 40); // an LBA beyond 32 bits
+    /// let mut buf = [0u8; 32];
+    /// assert_eq!(sense.emit(SenseFormat::Fixed, &mut buf), 18);
+    /// assert_eq!(buf[0], 0x70); // VALID clear: the fixed format cannot hold it
+    /// assert_eq!(sense.emit(SenseFormat::Descriptor, &mut buf), 20);
+    /// assert_eq!(buf[12..20], (1u64 << 40).to_be_bytes());
+    /// ```
     pub fn emit(&self, format: SenseFormat, buf: &mut [u8]) -> usize {
         let len = self.buffer_len(format);
         let Some(out) = buf.get_mut(..len) else {
@@ -340,6 +420,14 @@ impl Sense {
     }
 
     /// The sense data in `format` as a new vector.
+    ///
+    /// ```
+    /// use scsi::{AscAscq, Sense, SenseFormat, SenseKey};
+    /// let sense = Sense::new(SenseKey::ABORTED_COMMAND, AscAscq::NO_ADDITIONAL_SENSE);
+    /// let fixed = sense.to_bytes(SenseFormat::Fixed);
+    /// assert_eq!(fixed.len(), 18);
+    /// assert_eq!((fixed[2], fixed[7]), (0x0b, 10)); // sense key, ADDITIONAL SENSE LENGTH
+    /// ```
     pub fn to_bytes(&self, format: SenseFormat) -> Vec<u8> {
         let mut v = vec![0; self.buffer_len(format)];
         self.emit(format, &mut v);
@@ -348,6 +436,18 @@ impl Sense {
 
     /// Parses fixed (70h/71h) or descriptor (72h/73h) sense data. Descriptors other than
     /// INFORMATION and SENSE KEY SPECIFIC are skipped.
+    ///
+    /// ```
+    /// use scsi::{AscAscq, Error, Sense, SenseKey};
+    /// // Fixed format, VALID: MEDIUM ERROR / UNRECOVERED READ ERROR at LBA 1234h.
+    /// let fixed = [0xf0, 0, 0x03, 0, 0, 0x12, 0x34, 10, 0, 0, 0, 0, 0x11, 0x00, 0, 0, 0, 0];
+    /// let sense = Sense::parse(&fixed)?;
+    /// assert_eq!(sense.key, SenseKey::MEDIUM_ERROR);
+    /// assert_eq!(sense.code, AscAscq::UNRECOVERED_READ_ERROR);
+    /// assert_eq!(sense.information, Some(0x1234));
+    /// assert_eq!(Sense::parse(&fixed[..3]), Err(Error::Truncated { needed: 18, have: 3 }));
+    /// # Ok::<(), Error>(())
+    /// ```
     ///
     /// # Errors
     ///

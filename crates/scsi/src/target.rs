@@ -30,6 +30,15 @@ pub struct ItNexus {
 
 impl ItNexus {
     /// A nexus for `initiator_name` and `isid`.
+    ///
+    /// ```
+    /// use scsi::ItNexus;
+    /// let name = String::from("iqn.2010-04.org.ipxe:client");
+    /// let nexus = ItNexus::new(name, [0x80, 0, 0, 0, 0, 2]);
+    /// assert_eq!(nexus.isid, [0x80, 0, 0, 0, 0, 2]);
+    /// // Another ISID is another initiator port.
+    /// assert_ne!(nexus, ItNexus::new("iqn.2010-04.org.ipxe:client", [0x80, 0, 0, 0, 0, 1]));
+    /// ```
     pub fn new(initiator_name: impl Into<Arc<str>>, isid: [u8; 6]) -> Self {
         ItNexus {
             initiator_name: initiator_name.into(),
@@ -40,6 +49,18 @@ impl ItNexus {
 
 /// The task attribute of a command (SAM-5 §8.6). Tasks run to completion in arrival order
 /// here, so the attribute is informational; ACA is refused (NACA is not supported).
+///
+/// ```
+/// use std::sync::Arc;
+/// use scsi::*;
+/// let lu = LogicalUnit::new(Arc::new(MemDevice::new(512, 8)), LuIdentity::from_name("d"));
+/// let nexus = ItNexus::new("iqn.example:i", [0; 6]);
+/// let tur = |attribute| CommandRequest { cdb: &[0; 6], data_out: &[], expected_length: 0,
+///                                        attribute };
+/// lu.execute(&nexus, &tur(TaskAttribute::default())); // the power on unit attention
+/// assert_eq!(lu.execute(&nexus, &tur(TaskAttribute::Ordered)).status, Status::GOOD);
+/// assert_eq!(lu.execute(&nexus, &tur(TaskAttribute::Aca)).status, Status::CHECK_CONDITION);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum TaskAttribute {
     /// SIMPLE.
@@ -103,6 +124,12 @@ pub struct CommandResponse {
 
 impl CommandResponse {
     /// GOOD status, no data.
+    ///
+    /// ```
+    /// use scsi::{CommandResponse, Status};
+    /// let r = CommandResponse::good();
+    /// assert_eq!((r.status, r.transfer_length), (Status::GOOD, 0));
+    /// ```
     pub fn good() -> Self {
         CommandResponse {
             status: Status::GOOD,
@@ -113,6 +140,15 @@ impl CommandResponse {
     }
 
     /// CHECK CONDITION with `sense` in `format`; `transfer_length` as the CDB asked.
+    ///
+    /// ```
+    /// use scsi::{CommandResponse, Sense, SenseFormat, Status};
+    /// let sense = Sense::invalid_cdb_field(1, None);
+    /// let r = CommandResponse::check_condition(&sense, SenseFormat::Fixed, 512);
+    /// assert_eq!((r.status, r.transfer_length), (Status::CHECK_CONDITION, 512));
+    /// assert_eq!(Sense::parse(r.sense.as_deref().unwrap_or_default())?, sense);
+    /// # Ok::<(), scsi::Error>(())
+    /// ```
     pub fn check_condition(sense: &Sense, format: SenseFormat, transfer_length: u32) -> Self {
         let mut buf = BytesMut::with_capacity(sense.buffer_len(format));
         buf.put_bytes(0, sense.buffer_len(format));
@@ -126,6 +162,13 @@ impl CommandResponse {
     }
 
     /// A status without sense data (RESERVATION CONFLICT, BUSY, TASK SET FULL).
+    ///
+    /// ```
+    /// use scsi::{CommandResponse, Status};
+    /// let r = CommandResponse::status(Status::RESERVATION_CONFLICT, 4096);
+    /// assert_eq!((r.status, r.transfer_length), (Status::RESERVATION_CONFLICT, 4096));
+    /// assert!(r.sense.is_none() && r.data_in.is_empty());
+    /// ```
     pub fn status(status: Status, transfer_length: u32) -> Self {
         CommandResponse {
             status,
@@ -137,6 +180,17 @@ impl CommandResponse {
 }
 
 /// A task management function (SAM-5 §7; RFC 7143 §11.5.1).
+///
+/// ```
+/// use scsi::{ItNexus, ScsiTarget, TmfFunction, TmfOutcome};
+/// let target = ScsiTarget::new();
+/// let nexus = ItNexus::new("iqn.example:i", [0; 6]);
+/// // A target reset needs no LUN; a logical unit reset needs an existing one.
+/// assert_eq!(target.task_management(None, &nexus, TmfFunction::TargetWarmReset),
+///            TmfOutcome::Complete);
+/// assert_eq!(target.task_management(Some(0), &nexus, TmfFunction::LogicalUnitReset),
+///            TmfOutcome::LunNotFound);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TmfFunction {
     /// ABORT TASK (the transport aborts the task; nothing runs here).
@@ -159,6 +213,20 @@ pub enum TmfFunction {
 }
 
 /// The result of a task management function.
+///
+/// ```
+/// use std::sync::Arc;
+/// use scsi::*;
+/// let mut target = ScsiTarget::new();
+/// let dev = Arc::new(MemDevice::new(512, 8));
+/// target.add_lun(0, LogicalUnit::new(dev, LuIdentity::from_name("d")))?;
+/// let nexus = ItNexus::new("iqn.example:i", [0; 6]);
+/// let tmf = |lun, f| target.task_management(lun, &nexus, f);
+/// assert_eq!(tmf(Some(0), TmfFunction::ClearTaskSet), TmfOutcome::Complete);
+/// assert_eq!(tmf(Some(1), TmfFunction::ClearTaskSet), TmfOutcome::LunNotFound);
+/// assert_eq!(tmf(Some(0), TmfFunction::TaskReassign), TmfOutcome::NotSupported);
+/// # Ok::<(), scsi::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TmfOutcome {
     /// Function complete.
@@ -170,6 +238,16 @@ pub enum TmfOutcome {
 }
 
 /// Highest LUN plus one that [`ScsiTarget`] addresses (single level, flat space).
+///
+/// ```
+/// use std::sync::Arc;
+/// use scsi::*;
+/// let lu = || LogicalUnit::new(Arc::new(MemDevice::new(512, 8)), LuIdentity::from_name("d"));
+/// let mut target = ScsiTarget::new();
+/// target.add_lun(MAX_LUNS - 1, lu())?;
+/// assert_eq!(target.add_lun(MAX_LUNS, lu()), Err(Error::LunOutOfRange { lun: MAX_LUNS }));
+/// # Ok::<(), Error>(())
+/// ```
 pub const MAX_LUNS: u64 = 16384;
 
 /// The 8-byte SAM LUN field for `lun`: peripheral device addressing below 256, flat space
@@ -193,6 +271,12 @@ pub fn lun_to_bytes(lun: u64) -> [u8; 8] {
 
 /// The LUN number of an 8-byte SAM LUN field in peripheral or flat space addressing with
 /// the other levels zero, else `None`.
+///
+/// ```
+/// assert_eq!(scsi::lun_from_bytes([0, 7, 0, 0, 0, 0, 0, 0]), Some(7)); // peripheral device
+/// assert_eq!(scsi::lun_from_bytes([0x41, 0x2c, 0, 0, 0, 0, 0, 0]), Some(300)); // flat space
+/// assert_eq!(scsi::lun_from_bytes([0, 1, 0, 2, 0, 0, 0, 0]), None); // a second level
+/// ```
 pub fn lun_from_bytes(b: [u8; 8]) -> Option<u64> {
     if b[2..].iter().any(|&x| x != 0) {
         return None;
@@ -239,11 +323,28 @@ impl core::fmt::Debug for ScsiTarget {
 
 impl ScsiTarget {
     /// A target without logical units.
+    ///
+    /// ```
+    /// use scsi::ScsiTarget;
+    /// let target = ScsiTarget::new();
+    /// assert_eq!(target.luns().count(), 0);
+    /// assert!(target.lun(0).is_none());
+    /// ```
     pub fn new() -> Self {
         ScsiTarget::default()
     }
 
     /// Adds `lu` as LUN `lun`.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use scsi::*;
+    /// let lu = || LogicalUnit::new(Arc::new(MemDevice::new(512, 8)), LuIdentity::from_name("d"));
+    /// let mut target = ScsiTarget::new();
+    /// target.add_lun(1, lu())?;
+    /// assert_eq!(target.add_lun(1, lu()), Err(Error::LunInUse { lun: 1 }));
+    /// # Ok::<(), Error>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -260,16 +361,52 @@ impl ScsiTarget {
     }
 
     /// The logical unit `lun`, if any.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use scsi::*;
+    /// let mut target = ScsiTarget::new();
+    /// let dev = Arc::new(MemDevice::new(512, 8));
+    /// target.add_lun(0, LogicalUnit::new(dev, LuIdentity::from_name("d")))?;
+    /// assert_eq!(target.lun(0).map(|lu| lu.identity().vendor.as_str()), Some("DISKLESS"));
+    /// assert!(target.lun(1).is_none());
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn lun(&self, lun: u64) -> Option<&LogicalUnit> {
         self.luns.get(&lun)
     }
 
     /// The LUN numbers, ascending.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use scsi::*;
+    /// let mut target = ScsiTarget::new();
+    /// for lun in [300, 0, 3] {
+    ///     let dev = Arc::new(MemDevice::new(512, 8));
+    ///     target.add_lun(lun, LogicalUnit::new(dev, LuIdentity::from_name("d")))?;
+    /// }
+    /// assert_eq!(target.luns().collect::<Vec<_>>(), [0, 3, 300]);
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn luns(&self) -> impl Iterator<Item = u64> + '_ {
         self.luns.keys().copied()
     }
 
     /// Runs one command addressed to `lun` from `nexus`.
+    ///
+    /// ```
+    /// use scsi::*;
+    /// // A command to a LUN that does not exist fails with LOGICAL UNIT NOT SUPPORTED.
+    /// let target = ScsiTarget::new();
+    /// let nexus = ItNexus::new("iqn.example:i", [0; 6]);
+    /// let r = target.execute(2, &nexus, &CommandRequest { cdb: &[0; 6], data_out: &[],
+    ///     expected_length: 0, attribute: TaskAttribute::Simple });
+    /// assert_eq!(r.status, Status::CHECK_CONDITION);
+    /// let sense = Sense::parse(r.sense.as_deref().unwrap_or_default())?;
+    /// assert_eq!(sense.code, AscAscq::LOGICAL_UNIT_NOT_SUPPORTED);
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn execute(
         &self,
         lun: u64,
@@ -334,6 +471,24 @@ impl ScsiTarget {
     }
 
     /// Runs a task management function. `lun` is the addressed LUN for LU-scoped functions.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use scsi::*;
+    /// let mut target = ScsiTarget::new();
+    /// let dev = Arc::new(MemDevice::new(512, 8));
+    /// target.add_lun(0, LogicalUnit::new(dev, LuIdentity::from_name("d")))?;
+    /// let nexus = ItNexus::new("iqn.example:i", [0; 6]);
+    /// let tur = CommandRequest { cdb: &[0; 6], data_out: &[], expected_length: 0,
+    ///                            attribute: TaskAttribute::Simple };
+    /// target.execute(0, &nexus, &tur); // the power on unit attention
+    /// let outcome = target.task_management(Some(0), &nexus, TmfFunction::LogicalUnitReset);
+    /// assert_eq!(outcome, TmfOutcome::Complete);
+    /// let r = target.execute(0, &nexus, &tur);
+    /// let sense = Sense::parse(r.sense.as_deref().unwrap_or_default())?;
+    /// assert_eq!(sense.code, AscAscq::BUS_DEVICE_RESET);
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn task_management(
         &self,
         lun: Option<u64>,
@@ -369,6 +524,27 @@ impl ScsiTarget {
 
     /// The session of `nexus` ended: its SPC-2 reservations and PREVENT MEDIUM REMOVAL are
     /// released, its unit attentions forgotten; persistent reservation registrations persist.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use scsi::*;
+    /// let mut target = ScsiTarget::new();
+    /// let dev = Arc::new(MemDevice::new(512, 8));
+    /// target.add_lun(0, LogicalUnit::new(dev, LuIdentity::from_name("d")))?;
+    /// let (a, b) = (ItNexus::new("iqn.example:a", [0; 6]), ItNexus::new("iqn.example:b", [0; 6]));
+    /// let run = |n: &ItNexus, cdb: &[u8]| {
+    ///     let request = CommandRequest { cdb, data_out: &[], expected_length: 512,
+    ///                                    attribute: TaskAttribute::Simple };
+    ///     target.execute(0, n, &request).status
+    /// };
+    /// let read = [0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0];
+    /// run(&a, &read); run(&b, &read); // the power on unit attentions
+    /// assert_eq!(run(&a, &[0x16, 0, 0, 0, 0, 0]), Status::GOOD); // RESERVE(6)
+    /// assert_eq!(run(&b, &read), Status::RESERVATION_CONFLICT);
+    /// target.nexus_lost(&a);
+    /// assert_eq!(run(&b, &read), Status::GOOD);
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn nexus_lost(&self, nexus: &ItNexus) {
         for lu in self.luns.values() {
             lu.nexus_lost(nexus);

@@ -8,6 +8,13 @@ use crate::error::Error;
 const PROTOCOL_ISCSI: u8 = 5;
 
 /// Longest iSCSI name, in bytes (RFC 7143 §4.2.7.1).
+///
+/// ```
+/// use scsi::{MAX_ISCSI_NAME_LEN, TransportId};
+/// let named = |len| TransportId { name: "i".repeat(len), isid: None }.emit();
+/// assert!(TransportId::parse(&named(MAX_ISCSI_NAME_LEN)).is_ok());
+/// assert!(TransportId::parse(&named(MAX_ISCSI_NAME_LEN + 1)).is_err());
+/// ```
 pub const MAX_ISCSI_NAME_LEN: usize = 223;
 
 /// The separator between the name and the ISID in the initiator port format.
@@ -34,6 +41,17 @@ pub struct TransportId {
 impl TransportId {
     /// Parses one TransportID at the start of `b`; returns it and the bytes it took (4 plus
     /// its ADDITIONAL LENGTH).
+    ///
+    /// ```
+    /// use scsi::TransportId;
+    /// let mut list = TransportId { name: "iqn.2026-01.example:a".into(), isid: None }.emit();
+    /// let len = list.len();
+    /// list.extend_from_slice(&[0xff; 4]); // whatever follows in the parameter list
+    /// let (id, used) = TransportId::parse(&list)?;
+    /// assert_eq!((id.name.as_str(), id.isid, used), ("iqn.2026-01.example:a", None, len));
+    /// assert!(TransportId::parse(&list[..10]).is_err()); // cut short
+    /// # Ok::<(), scsi::Error>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -114,6 +132,14 @@ impl TransportId {
 
     /// The TransportID's bytes: NUL-terminated and padded with zeros to a multiple of 4 and
     /// to at least 24 bytes, as SPC-4 asks.
+    ///
+    /// ```
+    /// use scsi::TransportId;
+    /// let b = TransportId { name: "iqn.x".into(), isid: None }.emit();
+    /// assert_eq!(b.len(), 24); // padded to the 24 byte minimum
+    /// assert_eq!(b[..4], [0x05, 0, 0, 20]); // iSCSI, FORMAT CODE 00b, ADDITIONAL LENGTH 20
+    /// assert_eq!(&b[4..10], b"iqn.x\0");
+    /// ```
     pub fn emit(&self) -> Vec<u8> {
         let mut text: Vec<u8> = self.name.as_bytes().to_vec();
         if let Some(isid) = self.isid {

@@ -38,15 +38,49 @@ const_newtype! {
 pub(crate) const PAGES: [u8; 8] = [0x00, 0x80, 0x83, 0x86, 0x8f, 0xb0, 0xb1, 0xb2];
 
 /// MAXIMUM COMPARE AND WRITE LENGTH (Block Limits), in blocks.
+///
+/// ```
+/// use std::sync::Arc;
+/// use scsi::*;
+/// let lu = LogicalUnit::new(Arc::new(MemDevice::new(512, 8)), LuIdentity::from_name("d"));
+/// // INQUIRY, Block Limits VPD page.
+/// let r = lu.execute(&ItNexus::new("iqn.example:i", [0; 6]),
+///                    &CommandRequest { cdb: &[0x12, 0x01, 0xb0, 0, 64, 0], data_out: &[],
+///                                      expected_length: 64, attribute: TaskAttribute::Simple });
+/// assert_eq!(r.data_in[5], MAX_COMPARE_AND_WRITE_BLOCKS);
+/// ```
 pub const MAX_COMPARE_AND_WRITE_BLOCKS: u8 = 255;
 
 /// MAXIMUM WRITE SAME LENGTH (Block Limits), in blocks. WRITE SAME writes in bounded chunks,
 /// so this bounds the time of one command, not its memory. One below 64 Ki: initiators that
 /// see a limit of 65536 or more (libiscsi's WriteSame16.Unmap) prepare the range with a single
 /// 32 MiB WRITE(16), beyond MAXIMUM TRANSFER LENGTH.
+///
+/// ```
+/// use std::sync::Arc;
+/// use scsi::*;
+/// let lu = LogicalUnit::new(Arc::new(MemDevice::new(512, 8)), LuIdentity::from_name("d"));
+/// // INQUIRY, Block Limits VPD page.
+/// let r = lu.execute(&ItNexus::new("iqn.example:i", [0; 6]),
+///                    &CommandRequest { cdb: &[0x12, 0x01, 0xb0, 0, 64, 0], data_out: &[],
+///                                      expected_length: 64, attribute: TaskAttribute::Simple });
+/// assert_eq!(r.data_in[36..44], MAX_WRITE_SAME_BLOCKS.to_be_bytes());
+/// ```
 pub const MAX_WRITE_SAME_BLOCKS: u64 = 65535;
 
 /// MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT (Block Limits), when the device can unmap.
+///
+/// ```
+/// use std::sync::Arc;
+/// use scsi::*;
+/// let dev = MemDevice::new(512, 8).with_unmap(UnmapSupport::Zeroes);
+/// let lu = LogicalUnit::new(Arc::new(dev), LuIdentity::from_name("d"));
+/// // INQUIRY, Block Limits VPD page.
+/// let r = lu.execute(&ItNexus::new("iqn.example:i", [0; 6]),
+///                    &CommandRequest { cdb: &[0x12, 0x01, 0xb0, 0, 64, 0], data_out: &[],
+///                                      expected_length: 64, attribute: TaskAttribute::Simple });
+/// assert_eq!(r.data_in[24..28], MAX_UNMAP_BLOCK_DESCRIPTORS.to_be_bytes());
+/// ```
 pub const MAX_UNMAP_BLOCK_DESCRIPTORS: u32 = 256;
 
 /// MAXIMUM UNMAP LBA COUNT (Block Limits), when the device can unmap.

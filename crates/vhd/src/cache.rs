@@ -23,12 +23,40 @@ use crate::{Error, ParentDisk, Result};
 
 /// The default unit of caching: 64 KiB, what a sequential reader (a booting client) asks for
 /// at a time, and 16 copy-up granules.
+///
+/// ```
+/// use vhd::{CacheOptions, DEFAULT_CACHE_EXTENT};
+/// assert_eq!(CacheOptions::with_budget(1 << 30).extent, DEFAULT_CACHE_EXTENT);
+/// assert_eq!(DEFAULT_CACHE_EXTENT, 16 * vhd::COPY_UP_GRANULE);
+/// ```
 pub const DEFAULT_CACHE_EXTENT: u64 = 64 << 10;
 
 /// The smallest extent a cache may use: one copy-up granule (4 KiB).
+///
+/// ```
+/// use std::sync::Arc;
+/// use vhd::{CacheOptions, CachedParent, Disk, MIN_CACHE_EXTENT, MemStorage, OpenOptions, VhdBuilder};
+/// # let bytes = VhdBuilder::dynamic(8 << 20).create(MemStorage::default())?.into_storage().into_inner();
+/// let golden = Arc::new(Disk::open(MemStorage::read_only(bytes), OpenOptions::read_only())?);
+/// let options = CacheOptions::with_budget(1 << 20);
+/// assert!(CachedParent::new(golden.clone(), options.extent(MIN_CACHE_EXTENT)).is_ok());
+/// assert!(CachedParent::new(golden, options.extent(MIN_CACHE_EXTENT / 2)).is_err());
+/// # Ok::<(), vhd::Error>(())
+/// ```
 pub const MIN_CACHE_EXTENT: u64 = crate::COPY_UP_GRANULE;
 
 /// The largest extent a cache may use: 2 MiB, the default block.
+///
+/// ```
+/// use std::sync::Arc;
+/// use vhd::{CacheOptions, CachedParent, Disk, MAX_CACHE_EXTENT, MemStorage, OpenOptions, VhdBuilder};
+/// # let bytes = VhdBuilder::dynamic(8 << 20).create(MemStorage::default())?.into_storage().into_inner();
+/// let golden = Arc::new(Disk::open(MemStorage::read_only(bytes), OpenOptions::read_only())?);
+/// let options = CacheOptions::with_budget(64 << 20);
+/// assert!(CachedParent::new(golden.clone(), options.extent(MAX_CACHE_EXTENT)).is_ok());
+/// assert!(CachedParent::new(golden, options.extent(MAX_CACHE_EXTENT * 2)).is_err());
+/// # Ok::<(), vhd::Error>(())
+/// ```
 pub const MAX_CACHE_EXTENT: u64 = 2 << 20;
 
 /// The most shards a cache is split into (fewer when the budget holds fewer extents).
@@ -58,6 +86,13 @@ pub struct CacheOptions {
 
 impl CacheOptions {
     /// A budget of `bytes`, in extents of [`DEFAULT_CACHE_EXTENT`].
+    ///
+    /// ```
+    /// use vhd::{CacheOptions, DEFAULT_CACHE_EXTENT};
+    /// let options = CacheOptions::with_budget(256 << 20);
+    /// assert_eq!(options.budget, 256 << 20);
+    /// assert_eq!(options.extent, DEFAULT_CACHE_EXTENT);
+    /// ```
     pub fn with_budget(bytes: u64) -> Self {
         CacheOptions {
             budget: bytes,
@@ -66,6 +101,12 @@ impl CacheOptions {
     }
 
     /// The same budget in extents of `bytes`.
+    ///
+    /// ```
+    /// let options = vhd::CacheOptions::with_budget(256 << 20).extent(4096);
+    /// assert_eq!(options.extent, 4096);
+    /// assert_eq!(options.budget, 256 << 20); // unchanged
+    /// ```
     pub fn extent(self, bytes: u64) -> Self {
         CacheOptions {
             extent: bytes,
@@ -94,6 +135,11 @@ pub struct CacheStats {
 
 impl CacheStats {
     /// `hits / (hits + misses)`, 0 before any lookup.
+    ///
+    /// ```
+    /// let stats = vhd::CacheStats { hits: 3, misses: 1, ..Default::default() };
+    /// assert_eq!(stats.hit_ratio(), 0.75);
+    /// ```
     pub fn hit_ratio(&self) -> f64 {
         let total = self.hits + self.misses;
         if total == 0 {
@@ -368,11 +414,37 @@ impl CachedParent {
     }
 
     /// The parent it caches.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use vhd::{CacheOptions, CachedParent, Disk, MemStorage, OpenOptions, ParentDisk, VhdBuilder};
+    /// # let bytes = VhdBuilder::dynamic(8 << 20).create(MemStorage::default())?.into_storage().into_inner();
+    /// let golden: Arc<dyn ParentDisk> =
+    ///     Arc::new(Disk::open(MemStorage::read_only(bytes), OpenOptions::read_only())?);
+    /// let cached = CachedParent::new(golden.clone(), CacheOptions::with_budget(1 << 20))?;
+    /// assert!(Arc::ptr_eq(cached.parent(), &golden));
+    /// # Ok::<(), vhd::Error>(())
+    /// ```
     pub fn parent(&self) -> &Arc<dyn ParentDisk> {
         &self.parent
     }
 
     /// Hits, misses and bytes held, summed over the shards (taking each shard's lock in turn).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use vhd::{CacheOptions, CachedParent, Disk, MemStorage, OpenOptions, ParentDisk, VhdBuilder};
+    /// # let bytes = VhdBuilder::dynamic(8 << 20).create(MemStorage::default())?.into_storage().into_inner();
+    /// let golden = Arc::new(Disk::open(MemStorage::read_only(bytes), OpenOptions::read_only())?);
+    /// let cached = CachedParent::new(golden, CacheOptions::with_budget(1 << 20))?;
+    /// let mut buf = [0u8; 512];
+    /// cached.read_at(&mut buf, 0)?; // a miss: reads and keeps the whole 64 KiB extent
+    /// cached.read_at(&mut buf, 4096)?; // a hit in the same extent
+    /// let stats = cached.stats();
+    /// assert_eq!((stats.hits, stats.misses, stats.resident), (1, 1, 64 << 10));
+    /// assert_eq!(stats.capacity, 1 << 20);
+    /// # Ok::<(), vhd::Error>(())
+    /// ```
     pub fn stats(&self) -> CacheStats {
         let mut stats = CacheStats {
             capacity: (self.per_shard as u64 * self.shards.len() as u64) << self.shift,

@@ -16,9 +16,35 @@ use crate::{
 
 /// The most parents a chain may have below the disk opened (a golden image under 16 layers of
 /// differencing disks), as blktap bounds `vhd_chain_depth`.
+///
+/// ```
+/// use vhd::{FileStorage, MAX_CHAIN_DEPTH, OpenOptions, ParentLink, VhdBuilder};
+/// # let dir = std::env::temp_dir().join(format!("vhd-doc-{}-max-chain-depth", std::process::id()));
+/// # let _ = std::fs::remove_dir_all(&dir);
+/// # std::fs::create_dir_all(&dir)?;
+/// let path = |i: usize| dir.join(format!("{i}.vhd"));
+/// let mut disk = VhdBuilder::dynamic(1 << 20).create(FileStorage::create_new(path(0))?)?;
+/// for i in 1..=MAX_CHAIN_DEPTH + 1 {
+///     // Disk `i` is a differencing disk over disk `i - 1`: it has `i` parents.
+///     let link = ParentLink::for_files(&disk, &path(i - 1), &path(i))?;
+///     disk = VhdBuilder::differencing(link).create(FileStorage::create_new(path(i))?)?;
+/// }
+/// assert!(vhd::open_file(path(MAX_CHAIN_DEPTH), OpenOptions::read_only()).is_ok());
+/// let too_deep = vhd::open_file(path(MAX_CHAIN_DEPTH + 1), OpenOptions::read_only());
+/// assert!(matches!(too_deep, Err(vhd::Error::ParentChain { .. })));
+/// # let _ = std::fs::remove_dir_all(&dir);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const MAX_CHAIN_DEPTH: usize = 16;
 
 /// The longest parent locator payload read (real ones are a path: at most a few hundred bytes).
+///
+/// ```
+/// use vhd::{MAX_LOCATOR_PAYLOAD, PlatformCode, encode_locator_path};
+/// // The longest Windows path, 32767 UTF-16 units, fits in a `W2ku` locator.
+/// let longest = encode_locator_path(PlatformCode::W2KU, &"a".repeat(32_767));
+/// assert!(longest.len() <= MAX_LOCATOR_PAYLOAD as usize);
+/// ```
 pub const MAX_LOCATOR_PAYLOAD: u32 = 64 << 10;
 
 /// Offset of the first parent locator entry in the dynamic header.
@@ -40,6 +66,24 @@ const LOCATOR_ORDER: [PlatformCode; 5] = [
 ///
 /// It also carries the chain opened so far, so that loops and depth are checked whatever
 /// resolver is used; build one with [`ParentRef::of`].
+///
+/// ```
+/// use vhd::{FileStorage, ParentLink, ParentRef, PlatformCode, VhdBuilder};
+/// # let dir = std::env::temp_dir().join(format!("vhd-doc-{}-parent-ref", std::process::id()));
+/// # let _ = std::fs::remove_dir_all(&dir);
+/// # std::fs::create_dir_all(&dir)?;
+/// let (golden_path, child_path) = (dir.join("golden.vhd"), dir.join("child.vhd"));
+/// let golden = VhdBuilder::dynamic(1 << 20).create(FileStorage::create_new(&golden_path)?)?;
+/// let link = ParentLink::for_files(&golden, &golden_path, &child_path)?;
+/// let child = VhdBuilder::differencing(link).create(FileStorage::create_new(&child_path)?)?;
+/// let parent = ParentRef::of(&child, &child_path)?.ok_or("not a differencing disk")?;
+/// assert_eq!(parent.name, "golden.vhd");
+/// assert_eq!(parent.unique_id, golden.footer().unique_id);
+/// assert!(parent.locators.contains(&(PlatformCode::W2RU, r".\golden.vhd".to_string())));
+/// assert_eq!(parent.candidates()[0], golden_path.canonicalize()?);
+/// # let _ = std::fs::remove_dir_all(&dir);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParentRef {
     /// The child's canonical path.
@@ -139,6 +183,21 @@ impl ParentRef {
     }
 
     /// How many disks are above the parent: 1 for the parent of the disk the caller opened.
+    ///
+    /// ```
+    /// # use vhd::{FileStorage, ParentLink, ParentRef, VhdBuilder};
+    /// # let dir = std::env::temp_dir().join(format!("vhd-doc-{}-parent-ref-depth", std::process::id()));
+    /// # let _ = std::fs::remove_dir_all(&dir);
+    /// # std::fs::create_dir_all(&dir)?;
+    /// # let (golden_path, child_path) = (dir.join("golden.vhd"), dir.join("child.vhd"));
+    /// # let golden = VhdBuilder::dynamic(1 << 20).create(FileStorage::create_new(&golden_path)?)?;
+    /// # let link = ParentLink::for_files(&golden, &golden_path, &child_path)?;
+    /// # let child = VhdBuilder::differencing(link).create(FileStorage::create_new(&child_path)?)?;
+    /// let parent = ParentRef::of(&child, &child_path)?.ok_or("not a differencing disk")?;
+    /// assert_eq!(parent.depth(), 1); // the parent of the disk opened
+    /// # let _ = std::fs::remove_dir_all(&dir);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn depth(&self) -> usize {
         self.lineage.len()
     }
@@ -344,12 +403,33 @@ impl core::fmt::Debug for SharedParents {
 
 impl SharedParents {
     /// An empty cache.
+    ///
+    /// ```
+    /// let parents = vhd::SharedParents::new();
+    /// assert!(parents.is_empty());
+    /// ```
     pub fn new() -> Self {
         SharedParents::default()
     }
 
     /// Registers `disk`, already open, as the parent file at `path`: children whose locators
     /// lead to `path` get this very `Arc` (after the usual Unique Id check).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use vhd::{FileStorage, SharedParents, VhdBuilder};
+    /// # let dir = std::env::temp_dir().join(format!("vhd-doc-{}-shared-add", std::process::id()));
+    /// # let _ = std::fs::remove_dir_all(&dir);
+    /// # std::fs::create_dir_all(&dir)?;
+    /// let path = dir.join("golden.vhd");
+    /// let golden = Arc::new(VhdBuilder::dynamic(1 << 20).create(FileStorage::create_new(&path)?)?);
+    /// let mut parents = SharedParents::new();
+    /// parents.add(&path, golden.clone())?;
+    /// assert_eq!(parents.len(), 1);
+    /// assert!(parents.add(dir.join("missing.vhd"), golden).is_err()); // no such file
+    /// # let _ = std::fs::remove_dir_all(&dir);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Errors
     /// [`Error::Io`] if `path` cannot be resolved to a canonical path.
@@ -360,28 +440,104 @@ impl SharedParents {
     }
 
     /// The cached parent at `path`, if any.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use vhd::{FileStorage, ParentDisk, SharedParents, VhdBuilder};
+    /// # let dir = std::env::temp_dir().join(format!("vhd-doc-{}-shared-get", std::process::id()));
+    /// # let _ = std::fs::remove_dir_all(&dir);
+    /// # std::fs::create_dir_all(&dir)?;
+    /// let path = dir.join("golden.vhd");
+    /// let golden = Arc::new(VhdBuilder::dynamic(1 << 20).create(FileStorage::create_new(&path)?)?);
+    /// let mut parents = SharedParents::new();
+    /// parents.add(&path, golden.clone())?;
+    /// // Looked up by canonical path: another spelling of the same file finds it.
+    /// let found = parents.get(dir.join(".").join("golden.vhd"));
+    /// assert_eq!(found.map(|p| p.unique_id()), Some(golden.footer().unique_id));
+    /// assert!(parents.get(dir.join("other.vhd")).is_none());
+    /// # let _ = std::fs::remove_dir_all(&dir);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn get(&self, path: impl AsRef<Path>) -> Option<Arc<dyn ParentDisk>> {
         let canonical = std::fs::canonicalize(path).ok()?;
         self.by_path.get(&canonical).cloned()
     }
 
     /// The number of parents cached.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use vhd::{FileStorage, SharedParents, VhdBuilder};
+    /// # let dir = std::env::temp_dir().join(format!("vhd-doc-{}-shared-len", std::process::id()));
+    /// # let _ = std::fs::remove_dir_all(&dir);
+    /// # std::fs::create_dir_all(&dir)?;
+    /// # let path = dir.join("golden.vhd");
+    /// let golden = Arc::new(VhdBuilder::dynamic(1 << 20).create(FileStorage::create_new(&path)?)?);
+    /// let mut parents = SharedParents::new();
+    /// parents.add(&path, golden.clone())?;
+    /// parents.add(&path, golden)?; // the same file again replaces the entry
+    /// assert_eq!(parents.len(), 1);
+    /// # let _ = std::fs::remove_dir_all(&dir);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn len(&self) -> usize {
         self.by_path.len()
     }
 
     /// Whether no parent is cached.
+    ///
+    /// ```
+    /// let parents = vhd::SharedParents::new();
+    /// assert!(parents.is_empty() && parents.len() == 0);
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.by_path.is_empty()
     }
 
     /// The canonical paths of the cached parents.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use vhd::{FileStorage, SharedParents, VhdBuilder};
+    /// # let dir = std::env::temp_dir().join(format!("vhd-doc-{}-shared-paths", std::process::id()));
+    /// # let _ = std::fs::remove_dir_all(&dir);
+    /// # std::fs::create_dir_all(&dir)?;
+    /// # let path = dir.join("golden.vhd");
+    /// let golden = Arc::new(VhdBuilder::dynamic(1 << 20).create(FileStorage::create_new(&path)?)?);
+    /// let mut parents = SharedParents::new();
+    /// parents.add(&path, golden)?;
+    /// let canonical = path.canonicalize()?;
+    /// assert_eq!(parents.paths().collect::<Vec<_>>(), [canonical.as_path()]);
+    /// # let _ = std::fs::remove_dir_all(&dir);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn paths(&self) -> impl Iterator<Item = &Path> {
         self.by_path.keys().map(PathBuf::as_path)
     }
 
     /// Opens the file at `path` with its parents, taking them from this cache or opening and
     /// caching them: `open_file_with(path, options, self)`.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use vhd::{FileStorage, OpenOptions, ParentLink, SharedParents, VhdBuilder};
+    /// # let dir = std::env::temp_dir().join(format!("vhd-doc-{}-shared-open", std::process::id()));
+    /// # let _ = std::fs::remove_dir_all(&dir);
+    /// # std::fs::create_dir_all(&dir)?;
+    /// let (golden_path, a_path, b_path) = (dir.join("golden.vhd"), dir.join("a.vhd"), dir.join("b.vhd"));
+    /// let golden = VhdBuilder::dynamic(1 << 20).create(FileStorage::create_new(&golden_path)?)?;
+    /// for child in [&a_path, &b_path] {
+    ///     let link = ParentLink::for_files(&golden, &golden_path, child)?;
+    ///     VhdBuilder::differencing(link).create(FileStorage::create_new(child)?)?;
+    /// }
+    /// let mut parents = SharedParents::new();
+    /// let a = parents.open(&a_path, OpenOptions::read_write())?;
+    /// let b = parents.open(&b_path, OpenOptions::read_write())?;
+    /// assert!(matches!((a.parent(), b.parent()), (Some(pa), Some(pb)) if Arc::ptr_eq(pa, pb)));
+    /// assert_eq!(parents.len(), 1); // the golden image, opened once
+    /// # let _ = std::fs::remove_dir_all(&dir);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Errors
     /// As [`open_file_with`].

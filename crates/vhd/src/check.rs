@@ -328,6 +328,13 @@ pub enum Problem {
 
 impl Problem {
     /// How bad the problem is.
+    ///
+    /// ```
+    /// use vhd::{Problem, Severity};
+    /// assert_eq!(Problem::NullUniqueId.severity(), Severity::Warning);
+    /// assert_eq!(Problem::LeakedSpace { offset: 8192, len: 4096 }.severity(), Severity::Leak);
+    /// assert_eq!(Problem::UnalignedLength { len: 1000 }.severity(), Severity::Error);
+    /// ```
     pub fn severity(&self) -> Severity {
         match self {
             Problem::LeakedSpace { .. } => Severity::Leak,
@@ -347,6 +354,12 @@ impl Problem {
     }
 
     /// Whether [`repair`] fixes this problem. Warnings are left alone.
+    ///
+    /// ```
+    /// use vhd::Problem;
+    /// assert!(Problem::UnalignedLength { len: 1000 }.is_repairable());
+    /// assert!(!Problem::LocatorOutOfFile { index: 0, offset: 1 << 40, len: 512 }.is_repairable());
+    /// ```
     pub fn is_repairable(&self) -> bool {
         matches!(
             self,
@@ -364,6 +377,12 @@ impl Problem {
     }
 
     /// The byte offset in the file the problem concerns, where there is one.
+    ///
+    /// ```
+    /// use vhd::Problem;
+    /// assert_eq!(Problem::UnalignedLength { len: 1000 }.offset(), Some(1000));
+    /// assert_eq!(Problem::NullUniqueId.offset(), None);
+    /// ```
     pub fn offset(&self) -> Option<u64> {
         match self {
             Problem::NoValidFooter { offset, .. }
@@ -588,6 +607,15 @@ pub struct CheckReport {
 
 impl CheckReport {
     /// No errors and no leaks (warnings are informational).
+    ///
+    /// ```
+    /// use vhd::{MemStorage, Storage, VhdBuilder};
+    /// let disk = VhdBuilder::dynamic(1 << 20).create(MemStorage::default())?;
+    /// assert!(vhd::check(disk.storage())?.is_clean());
+    /// disk.storage().write_all_at(&[0; 4], 0)?; // damage the footer copy
+    /// assert!(!vhd::check(disk.storage())?.is_clean());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn is_clean(&self) -> bool {
         self.problems
             .iter()
@@ -595,6 +623,16 @@ impl CheckReport {
     }
 
     /// Whether any problem is an error.
+    ///
+    /// ```
+    /// use vhd::{MemStorage, Problem, Storage, VhdBuilder};
+    /// let storage = VhdBuilder::dynamic(1 << 20).create(MemStorage::default())?.into_storage();
+    /// storage.write_all_at(&[0; 4], 0)?; // damage the footer copy
+    /// let report = vhd::check(&storage)?;
+    /// assert!(report.has_errors());
+    /// assert!(matches!(report.problems[..], [Problem::FooterCopyDamaged { .. }]));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn has_errors(&self) -> bool {
         self.problems
             .iter()
@@ -602,6 +640,19 @@ impl CheckReport {
     }
 
     /// Total bytes of [`Problem::LeakedSpace`].
+    ///
+    /// ```
+    /// use vhd::{MemStorage, VhdBuilder};
+    /// let disk = VhdBuilder::dynamic(1 << 20).create(MemStorage::default())?;
+    /// let mut bytes = disk.into_storage().into_inner();
+    /// let footer = bytes.split_off(bytes.len() - 512);
+    /// bytes.extend_from_slice(&[0; 1024]); // unreferenced, as a crash may leave it
+    /// bytes.extend_from_slice(&footer);
+    /// let report = vhd::check(&MemStorage::new(bytes))?;
+    /// assert_eq!(report.leaked_bytes(), 1024);
+    /// assert!(!report.has_errors());
+    /// # Ok::<(), vhd::Error>(())
+    /// ```
     pub fn leaked_bytes(&self) -> u64 {
         self.problems
             .iter()
@@ -613,6 +664,17 @@ impl CheckReport {
     }
 
     /// Whether [`repair`] can fix every error and leak found.
+    ///
+    /// ```
+    /// use vhd::{MemStorage, Storage, VhdBuilder};
+    /// let storage = VhdBuilder::dynamic(1 << 20).create(MemStorage::default())?.into_storage();
+    /// storage.write_all_at(&[0; 4], 0)?; // damage the footer copy...
+    /// assert!(vhd::check(&storage)?.is_repairable());
+    /// let end = storage.len()? - 512;
+    /// storage.write_all_at(&[0; 4], end)?; // ...and the trailing footer: nothing to repair from
+    /// assert!(!vhd::check(&storage)?.is_repairable());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn is_repairable(&self) -> bool {
         self.problems
             .iter()
@@ -761,6 +823,19 @@ pub struct RepairReport {
 
 impl RepairReport {
     /// Whether the file is clean now (warnings aside).
+    ///
+    /// ```
+    /// use vhd::{MemStorage, Storage, VhdBuilder};
+    /// let storage = VhdBuilder::dynamic(1 << 20).create(MemStorage::default())?.into_storage();
+    /// storage.write_all_at(&[0; 4], 0)?; // damage the footer copy
+    /// assert!(vhd::repair(&storage)?.is_clean());
+    /// let end = storage.len()? - 512;
+    /// storage.write_all_at(&[0; 4], 0)?;
+    /// storage.write_all_at(&[0; 4], end)?; // both footers: beyond repair
+    /// let report = vhd::repair(&storage)?;
+    /// assert!(!report.is_clean() && report.actions.is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn is_clean(&self) -> bool {
         self.after.is_clean()
     }
@@ -867,6 +942,22 @@ pub fn repair<S: Storage>(storage: &S) -> Result<RepairReport> {
 
 /// [`repair`] with options: with [`CheckOptions::scan_unwritten_sectors`], also zeroes the
 /// sectors [`Problem::BitmapClearButDataNonZero`] reports.
+///
+/// ```
+/// use vhd::{CheckOptions, MemStorage, Problem, Storage, VhdBuilder};
+/// let mut disk = VhdBuilder::dynamic(1 << 20).create(MemStorage::default())?;
+/// disk.write_at(&[1; 4096], 0)?; // allocates block 0 (2 MiB), marking its first 4 KiB written
+/// let storage = disk.into_storage();
+/// // The new block is the last thing before the footer; put bytes behind a clear bitmap bit.
+/// let data_at = storage.len()? - 512 - (2 << 20);
+/// storage.write_all_at(&[0xee; 512], data_at + 4096)?;
+/// let options = CheckOptions { scan_unwritten_sectors: true };
+/// let report = vhd::repair_with(&storage, &options)?;
+/// let found = Problem::BitmapClearButDataNonZero { block: 0, offset: data_at + 4096, len: 512 };
+/// assert_eq!(report.before.problems, [found]);
+/// assert!(report.is_clean());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 ///
 /// # Errors
 /// [`Error::Io`] when the storage fails.

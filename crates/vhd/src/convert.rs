@@ -39,10 +39,34 @@ pub struct RawImage<S> {
 }
 
 /// A raw image in a file or block device, read with positional reads (`pread`).
+///
+/// ```
+/// use vhd::{ParentDisk, RawFile};
+/// # let dir = std::env::temp_dir().join(format!("vhd-doc-{}-raw-file", std::process::id()));
+/// # let _ = std::fs::remove_dir_all(&dir);
+/// # std::fs::create_dir_all(&dir)?;
+/// let path = dir.join("disk.img");
+/// std::fs::write(&path, [5u8; 4096])?;
+/// let raw = RawFile::open(&path)?;
+/// assert_eq!(raw.size(), 4096);
+/// let mut buf = [0u8; 1];
+/// raw.read_at(&mut buf, 4095)?;
+/// assert_eq!(buf, [5]);
+/// # let _ = std::fs::remove_dir_all(&dir);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub type RawFile = RawImage<FileStorage>;
 
 impl<S: Storage> RawImage<S> {
     /// The raw image held by `storage`, as long as the storage.
+    ///
+    /// ```
+    /// use vhd::{MemStorage, ParentDisk, RawImage};
+    /// let raw = RawImage::new(MemStorage::new(vec![0; 1 << 20]))?;
+    /// assert_eq!(raw.size(), 1 << 20);
+    /// assert_eq!(raw.unique_id(), uuid::Uuid::nil());
+    /// # Ok::<(), vhd::Error>(())
+    /// ```
     ///
     /// # Errors
     /// [`Error::Io`] if the storage's length cannot be read.
@@ -54,6 +78,13 @@ impl<S: Storage> RawImage<S> {
     }
 
     /// The storage.
+    ///
+    /// ```
+    /// use vhd::{MemStorage, RawImage};
+    /// let raw = RawImage::new(MemStorage::new(vec![1, 2, 3]))?;
+    /// assert_eq!(raw.into_storage().into_inner(), [1, 2, 3]);
+    /// # Ok::<(), vhd::Error>(())
+    /// ```
     pub fn into_storage(self) -> S {
         self.storage
     }

@@ -11,6 +11,13 @@ use crate::{Chs, Disk, Error, Result, Storage, VhdTime};
 
 /// Largest disk size: 2040 GiB (the specification's limit for dynamic disks, which qemu
 /// applies to all).
+///
+/// ```
+/// use vhd::{ErrorKind, MAX_DISK_SIZE, VhdBuilder};
+/// assert!(VhdBuilder::dynamic(MAX_DISK_SIZE).footer().is_ok());
+/// let too_big = VhdBuilder::dynamic(MAX_DISK_SIZE + 512).footer();
+/// assert_eq!(too_big.err().map(|e| e.kind()), Some(ErrorKind::InvalidInput));
+/// ```
 pub const MAX_DISK_SIZE: u64 = 2040 << 30;
 
 /// How a differencing disk refers to its parent.
@@ -88,56 +95,138 @@ impl VhdBuilder {
     }
 
     /// A fixed disk of `size` bytes: raw data, then the footer.
+    ///
+    /// ```
+    /// use vhd::{DiskType, MemStorage, VhdBuilder};
+    /// let disk = VhdBuilder::fixed(1 << 20).create(MemStorage::default())?;
+    /// assert_eq!(disk.disk_type(), DiskType::Fixed);
+    /// assert!(disk.header().is_none()); // no dynamic header, no BAT
+    /// # Ok::<(), vhd::Error>(())
+    /// ```
     pub fn fixed(size: u64) -> Self {
         Self::new(DiskType::Fixed, size, None)
     }
 
     /// A dynamic disk of `size` bytes: blocks are allocated as they are written.
+    ///
+    /// ```
+    /// use vhd::{DiskType, MemStorage, Storage, VhdBuilder};
+    /// let disk = VhdBuilder::dynamic(1 << 30).create(MemStorage::default())?;
+    /// assert_eq!((disk.disk_type(), disk.size()), (DiskType::Dynamic, 1 << 30));
+    /// assert!(disk.storage().len()? < 8192); // no block is allocated yet
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn dynamic(size: u64) -> Self {
         Self::new(DiskType::Dynamic, size, None)
     }
 
     /// A differencing disk over `parent`, of the parent's size.
+    ///
+    /// ```
+    /// use vhd::{DiskType, MemStorage, ParentLink, VhdBuilder, VhdTime};
+    /// let golden = VhdBuilder::dynamic(1 << 20).create(MemStorage::default())?;
+    /// let link = ParentLink { unique_id: golden.footer().unique_id, size: golden.size(),
+    ///     timestamp: VhdTime(0), name: "golden.vhd".into(), absolute_path: None, relative_path: None };
+    /// let child = VhdBuilder::differencing(link).create(MemStorage::default())?;
+    /// assert_eq!((child.disk_type(), child.size()), (DiskType::Differencing, golden.size()));
+    /// assert_eq!(child.parent_unique_id(), Some(golden.footer().unique_id));
+    /// # Ok::<(), vhd::Error>(())
+    /// ```
     pub fn differencing(parent: ParentLink) -> Self {
         Self::new(DiskType::Differencing, parent.size, Some(parent))
     }
 
     /// The block size of a dynamic or differencing disk: a power of two from 4 KiB to 256 MiB
     /// (default 2 MiB, the only size some readers support).
+    ///
+    /// ```
+    /// use vhd::{MemStorage, VhdBuilder};
+    /// let disk = VhdBuilder::dynamic(1 << 20).block_size(64 << 10).create(MemStorage::default())?;
+    /// assert_eq!(disk.block_size(), Some(64 << 10));
+    /// assert!(VhdBuilder::dynamic(1 << 20).block_size(3 << 10).footer().is_err()); // not a power of two
+    /// # Ok::<(), vhd::Error>(())
+    /// ```
     pub fn block_size(mut self, bytes: u32) -> Self {
         self.block_size = bytes;
         self
     }
 
     /// Round the size up to a CHS geometry, as qemu-img does by default.
+    ///
+    /// ```
+    /// use vhd::{Chs, MAX_CHS, VhdBuilder};
+    /// let rounded = VhdBuilder::dynamic(1 << 30).round_to_chs(true).footer()?;
+    /// assert_eq!(rounded.current_size, 1_073_995_776);
+    /// assert_eq!(rounded.geometry, Chs::round_up(1 << 30).0);
+    /// let exact = VhdBuilder::dynamic(1 << 30).footer()?; // no geometry is exactly 1 GiB
+    /// assert_eq!((exact.current_size, exact.geometry), (1 << 30, MAX_CHS));
+    /// # Ok::<(), vhd::Error>(())
+    /// ```
     pub fn round_to_chs(mut self, yes: bool) -> Self {
         self.round_to_chs = yes;
         self
     }
 
     /// The disk's Unique Id (default: random).
+    ///
+    /// ```
+    /// let id = uuid::Uuid::from_u128(42);
+    /// let footer = vhd::VhdBuilder::fixed(1 << 20).unique_id(id).footer()?;
+    /// assert_eq!(footer.unique_id, id);
+    /// # Ok::<(), vhd::Error>(())
+    /// ```
     pub fn unique_id(mut self, id: Uuid) -> Self {
         self.unique_id = Some(id);
         self
     }
 
     /// The creation time stamp (default: now).
+    ///
+    /// ```
+    /// use vhd::{VhdBuilder, VhdTime};
+    /// let footer = VhdBuilder::fixed(1 << 20).timestamp(VhdTime(1234)).footer()?;
+    /// assert_eq!(footer.timestamp, VhdTime(1234));
+    /// # Ok::<(), vhd::Error>(())
+    /// ```
     pub fn timestamp(mut self, t: VhdTime) -> Self {
         self.timestamp = Some(t);
         self
     }
 
     /// The type of disk this builder creates.
+    ///
+    /// ```
+    /// use vhd::{DiskType, VhdBuilder};
+    /// assert_eq!(VhdBuilder::fixed(1 << 20).disk_type(), DiskType::Fixed);
+    /// assert_eq!(VhdBuilder::dynamic(1 << 20).disk_type(), DiskType::Dynamic);
+    /// ```
     pub fn disk_type(&self) -> DiskType {
         self.disk_type
     }
 
     /// The parent of a differencing disk.
+    ///
+    /// ```
+    /// use vhd::{ParentLink, VhdBuilder, VhdTime};
+    /// let link = ParentLink { unique_id: uuid::Uuid::from_u128(1), size: 1 << 20, timestamp: VhdTime(0),
+    ///     name: "golden.vhd".into(), absolute_path: None, relative_path: None };
+    /// assert_eq!(VhdBuilder::differencing(link.clone()).parent_link(), Some(&link));
+    /// assert_eq!(VhdBuilder::dynamic(1 << 20).parent_link(), None);
+    /// ```
     pub fn parent_link(&self) -> Option<&ParentLink> {
         self.parent.as_ref()
     }
 
     /// The footer this builder will write.
+    ///
+    /// ```
+    /// use vhd::{DiskType, VhdBuilder};
+    /// let footer = VhdBuilder::dynamic(1 << 20).footer()?;
+    /// assert_eq!((footer.disk_type, footer.current_size), (DiskType::Dynamic, 1 << 20));
+    /// assert_eq!(footer.data_offset, 512); // the dynamic header follows the footer copy
+    /// assert!(VhdBuilder::dynamic(1000).footer().is_err()); // not a multiple of 512
+    /// # Ok::<(), vhd::Error>(())
+    /// ```
     ///
     /// # Errors
     /// [`Error::InvalidInput`] for a size that is zero, not a multiple of 512 or over
@@ -175,6 +264,17 @@ impl VhdBuilder {
     }
 
     /// Writes the new disk to `storage` (which is truncated first) and opens it read-write.
+    ///
+    /// ```
+    /// use vhd::{MemStorage, VhdBuilder};
+    /// let old = MemStorage::new(vec![0xaa; 4096]); // whatever it held is discarded
+    /// let disk = VhdBuilder::fixed(1 << 20).create(old)?;
+    /// assert!(disk.is_writable());
+    /// let mut buf = [1u8; 2];
+    /// disk.read_at(&mut buf, 0)?;
+    /// assert_eq!(buf, [0, 0]);
+    /// # Ok::<(), vhd::Error>(())
+    /// ```
     ///
     /// # Errors
     /// As [`VhdBuilder::footer`]; [`Error::Io`] from the storage.

@@ -12,21 +12,62 @@ use crate::storage::{overlaps, read, write};
 use crate::{Error, ParentLocator, Result, Storage};
 
 /// The BAT value of a block that is not allocated.
+///
+/// ```
+/// use vhd::{MemStorage, Storage, UNALLOCATED, VhdBuilder};
+/// let disk = VhdBuilder::dynamic(4 << 20).create(MemStorage::default())?;
+/// let table = disk.header().map_or(0, |h| h.table_offset);
+/// let mut entry = [0u8; 4];
+/// disk.storage().read_exact_at(&mut entry, table)?; // the BAT entry of block 0
+/// assert_eq!(u32::from_be_bytes(entry), UNALLOCATED);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const UNALLOCATED: u32 = u32::MAX;
 
 /// Bytes copied up together in a differencing disk, and the granularity at which bitmap bits
 /// are set: 8 sectors, so that every bitmap byte this crate writes is `0x00` or `0xff`
 /// (libvhdi misreads bitmap bytes that mix set and clear bits).
+///
+/// ```
+/// use vhd::{COPY_UP_GRANULE, MemStorage, VhdBuilder};
+/// let mut disk = VhdBuilder::dynamic(4 << 20).create(MemStorage::default())?;
+/// disk.write_at(b"x", 100)?;
+/// // The whole 4 KiB group around the byte is now stored in the file.
+/// assert_eq!(disk.allocation(0)?, (true, COPY_UP_GRANULE));
+/// # Ok::<(), vhd::Error>(())
+/// ```
 pub const COPY_UP_GRANULE: u64 = 4096;
 
 /// Where a new block's data starts: a multiple of 4 KiB in the file, as Windows places it (the
 /// block itself starts one bitmap length earlier). Page-aligned data costs one page-cache page
 /// per 4 KiB read instead of two. Applies to blocks of [`ALIGNED_BLOCK_SIZE`] and more.
+///
+/// ```
+/// use vhd::{DATA_ALIGNMENT, MemStorage, Storage, VhdBuilder};
+/// let mut disk = VhdBuilder::dynamic(4 << 20).create(MemStorage::default())?;
+/// disk.write_at(&[1; 512], 0)?;
+/// // The new 2 MiB block is the last thing before the footer.
+/// let data_at = disk.storage().len()? - 512 - (2 << 20);
+/// assert_eq!(data_at % DATA_ALIGNMENT, 0);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const DATA_ALIGNMENT: u64 = 4096;
 
 /// The smallest block size whose new blocks get [`DATA_ALIGNMENT`]: the padding (under 4 KiB
 /// per block) then costs at most 5.4 % of the file, 0.17 % with the default 2 MiB blocks.
 /// Smaller blocks are placed right after each other, as before.
+///
+/// ```
+/// use vhd::{ALIGNED_BLOCK_SIZE, DATA_ALIGNMENT, MemStorage, Storage, VhdBuilder};
+/// for (block, aligned) in [(4096, false), (ALIGNED_BLOCK_SIZE, true)] {
+///     let builder = VhdBuilder::dynamic(1 << 20).block_size(block as u32);
+///     let mut disk = builder.create(MemStorage::default())?;
+///     disk.write_at(&[1; 512], 0)?;
+///     let data_at = disk.storage().len()? - 512 - block; // the new block's data
+///     assert_eq!(data_at % DATA_ALIGNMENT == 0, aligned);
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const ALIGNED_BLOCK_SIZE: u64 = 64 << 10;
 
 /// Blocks [`Disk::allocation`] looks at past the first, at most: the run it reports stops there.
@@ -52,11 +93,29 @@ pub struct OpenOptions {
 
 impl OpenOptions {
     /// Reads only.
+    ///
+    /// ```
+    /// use vhd::{Disk, ErrorKind, MemStorage, OpenOptions, VhdBuilder};
+    /// let storage = VhdBuilder::dynamic(1 << 20).create(MemStorage::default())?.into_storage();
+    /// let mut disk = Disk::open(storage, OpenOptions::read_only())?;
+    /// assert!(!disk.is_writable());
+    /// assert_eq!(disk.write_at(b"x", 0).map_err(|e| e.kind()), Err(ErrorKind::ReadOnly));
+    /// # Ok::<(), vhd::Error>(())
+    /// ```
     pub fn read_only() -> Self {
         OpenOptions { writable: false }
     }
 
     /// Reads and writes.
+    ///
+    /// ```
+    /// use vhd::{Disk, MemStorage, OpenOptions, VhdBuilder};
+    /// let storage = VhdBuilder::dynamic(1 << 20).create(MemStorage::default())?.into_storage();
+    /// let mut disk = Disk::open(storage, OpenOptions::read_write())?;
+    /// disk.write_at(b"x", 0)?;
+    /// assert_eq!(disk.allocated_blocks(), 1);
+    /// # Ok::<(), vhd::Error>(())
+    /// ```
     pub fn read_write() -> Self {
         OpenOptions { writable: true }
     }
@@ -64,6 +123,30 @@ impl OpenOptions {
 
 /// What a differencing disk reads its unwritten sectors from: another open disk (usually a
 /// `Disk` itself), shared read-only between any number of children.
+///
+/// ```
+/// use std::sync::Arc;
+/// use vhd::{MemStorage, ParentDisk, ParentLink, VhdBuilder, VhdTime};
+/// // A read-only parent of 1 MiB of 0xab bytes.
+/// struct Pattern;
+/// impl ParentDisk for Pattern {
+///     fn unique_id(&self) -> uuid::Uuid { uuid::Uuid::from_u128(0xab) }
+///     fn size(&self) -> u64 { 1 << 20 }
+///     fn read_at(&self, buf: &mut [u8], _offset: u64) -> vhd::Result<()> {
+///         buf.fill(0xab);
+///         Ok(())
+///     }
+/// }
+/// let link = ParentLink { unique_id: Pattern.unique_id(), size: Pattern.size(),
+///     timestamp: VhdTime(0), name: "pattern".into(), absolute_path: None, relative_path: None };
+/// let mut child = VhdBuilder::differencing(link).create(MemStorage::default())?;
+/// child.attach_parent(Arc::new(Pattern))?;
+/// child.write_at(b"hi", 0)?;
+/// let mut buf = [0u8; 4];
+/// child.read_at(&mut buf, 0)?;
+/// assert_eq!(&buf, b"hi\xab\xab");
+/// # Ok::<(), vhd::Error>(())
+/// ```
 pub trait ParentDisk: Send + Sync {
     /// The parent's footer Unique Id, which the child records.
     fn unique_id(&self) -> Uuid;
@@ -158,6 +241,16 @@ impl<S: Storage> Disk<S> {
     /// Opens a disk, validating the footer (and its copy), the dynamic header, the BAT and the
     /// placement of every block. A differencing disk opens without its parent: sectors it holds
     /// read normally, the others fail with [`Error::ParentRequired`] until a parent is attached.
+    ///
+    /// ```
+    /// use vhd::{Disk, DiskType, MemStorage, OpenOptions, VhdBuilder};
+    /// let disk = VhdBuilder::dynamic(1 << 20).create(MemStorage::default())?;
+    /// let bytes = disk.into_storage().into_inner();
+    /// let disk = Disk::open(MemStorage::read_only(bytes), OpenOptions::read_only())?;
+    /// assert_eq!((disk.disk_type(), disk.size()), (DiskType::Dynamic, 1 << 20));
+    /// assert!(Disk::open(MemStorage::new(vec![0; 511]), OpenOptions::read_only()).is_err());
+    /// # Ok::<(), vhd::Error>(())
+    /// ```
     ///
     /// # Errors
     /// [`Error::InvalidFormat`], [`Error::Checksum`], [`Error::Unsupported`] or
@@ -337,6 +430,21 @@ impl<S: Storage> Disk<S> {
 
     /// Opens a differencing disk and attaches its parent (see [`Disk::attach_parent`]).
     ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use vhd::{Disk, MemStorage, OpenOptions, ParentLink, VhdBuilder, VhdTime};
+    /// let mut golden = VhdBuilder::dynamic(1 << 20).create(MemStorage::default())?;
+    /// golden.write_at(&[9; 512], 0)?;
+    /// # let link = ParentLink { unique_id: golden.footer().unique_id, size: golden.size(),
+    /// #     timestamp: VhdTime(0), name: "golden.vhd".into(), absolute_path: None, relative_path: None };
+    /// let storage = VhdBuilder::differencing(link).create(MemStorage::default())?.into_storage();
+    /// let child = Disk::open_with_parent(storage, OpenOptions::read_write(), Arc::new(golden))?;
+    /// let mut buf = [0u8; 1];
+    /// child.read_at(&mut buf, 0)?;
+    /// assert_eq!(buf, [9]);
+    /// # Ok::<(), vhd::Error>(())
+    /// ```
+    ///
     /// # Errors
     /// As [`Disk::open`] and [`Disk::attach_parent`].
     pub fn open_with_parent(
@@ -351,6 +459,21 @@ impl<S: Storage> Disk<S> {
 
     /// Attaches the parent of a differencing disk, after checking that its unique id is the
     /// one the child records ("the parent's UUID must match", VHD specification).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use vhd::{ErrorKind, MemStorage, ParentLink, VhdBuilder, VhdTime};
+    /// let golden = VhdBuilder::dynamic(1 << 20).create(MemStorage::default())?;
+    /// let other = VhdBuilder::dynamic(1 << 20).create(MemStorage::default())?;
+    /// # let link = ParentLink { unique_id: golden.footer().unique_id, size: golden.size(),
+    /// #     timestamp: VhdTime(0), name: "golden.vhd".into(), absolute_path: None, relative_path: None };
+    /// let mut child = VhdBuilder::differencing(link).create(MemStorage::default())?;
+    /// let wrong = child.attach_parent(Arc::new(other)); // another Unique Id
+    /// assert_eq!(wrong.err().map(|e| e.kind()), Some(ErrorKind::Parent));
+    /// child.attach_parent(Arc::new(golden))?;
+    /// assert!(child.parent().is_some());
+    /// # Ok::<(), vhd::Error>(())
+    /// ```
     ///
     /// # Errors
     /// [`Error::ParentMismatch`] for another disk; [`Error::InvalidInput`] if this disk is not
@@ -375,31 +498,81 @@ impl<S: Storage> Disk<S> {
     }
 
     /// The footer.
+    ///
+    /// ```
+    /// use vhd::{CREATOR_APP, MemStorage, VhdBuilder};
+    /// let disk = VhdBuilder::dynamic(1 << 20).create(MemStorage::default())?;
+    /// assert_eq!(disk.footer().current_size, disk.size());
+    /// assert_eq!(disk.footer().creator_app, CREATOR_APP);
+    /// # Ok::<(), vhd::Error>(())
+    /// ```
     pub fn footer(&self) -> &Footer {
         &self.footer
     }
 
     /// The dynamic header (dynamic and differencing disks).
+    ///
+    /// ```
+    /// use vhd::{MemStorage, VhdBuilder};
+    /// let disk = VhdBuilder::dynamic(1 << 20).create(MemStorage::default())?;
+    /// assert_eq!(disk.header().map(|h| h.max_table_entries), Some(1)); // one 2 MiB block
+    /// let fixed = VhdBuilder::fixed(1 << 20).create(MemStorage::default())?;
+    /// assert!(fixed.header().is_none());
+    /// # Ok::<(), vhd::Error>(())
+    /// ```
     pub fn header(&self) -> Option<&DynamicHeader> {
         self.sparse.as_ref().map(|s| &s.header)
     }
 
     /// The disk type.
+    ///
+    /// ```
+    /// use vhd::{DiskType, MemStorage, VhdBuilder};
+    /// let disk = VhdBuilder::fixed(1 << 20).create(MemStorage::default())?;
+    /// assert_eq!(disk.disk_type(), DiskType::Fixed);
+    /// # Ok::<(), vhd::Error>(())
+    /// ```
     pub fn disk_type(&self) -> DiskType {
         self.footer.disk_type
     }
 
     /// The virtual size in bytes (the footer's Current Size).
+    ///
+    /// ```
+    /// let disk = vhd::VhdBuilder::dynamic(100 << 20).create(vhd::MemStorage::default())?;
+    /// assert_eq!(disk.size(), 100 << 20);
+    /// # Ok::<(), vhd::Error>(())
+    /// ```
     pub fn size(&self) -> u64 {
         self.footer.current_size
     }
 
     /// Whether writes are allowed.
+    ///
+    /// ```
+    /// use vhd::{Disk, MemStorage, OpenOptions, VhdBuilder};
+    /// let disk = VhdBuilder::dynamic(1 << 20).create(MemStorage::default())?;
+    /// assert!(disk.is_writable()); // `create` opens read-write
+    /// let disk = Disk::open(disk.into_storage(), OpenOptions::read_only())?;
+    /// assert!(!disk.is_writable());
+    /// # Ok::<(), vhd::Error>(())
+    /// ```
     pub fn is_writable(&self) -> bool {
         self.writable
     }
 
     /// The Parent Unique ID of a differencing disk.
+    ///
+    /// ```
+    /// use vhd::{MemStorage, ParentLink, VhdBuilder, VhdTime};
+    /// let golden = VhdBuilder::dynamic(1 << 20).create(MemStorage::default())?;
+    /// # let link = ParentLink { unique_id: golden.footer().unique_id, size: golden.size(),
+    /// #     timestamp: VhdTime(0), name: "golden.vhd".into(), absolute_path: None, relative_path: None };
+    /// let child = VhdBuilder::differencing(link).create(MemStorage::default())?;
+    /// assert_eq!(child.parent_unique_id(), Some(golden.footer().unique_id));
+    /// assert_eq!(golden.parent_unique_id(), None);
+    /// # Ok::<(), vhd::Error>(())
+    /// ```
     pub fn parent_unique_id(&self) -> Option<Uuid> {
         match (&self.sparse, self.footer.disk_type) {
             (Some(s), DiskType::Differencing) => Some(s.header.parent_unique_id),
@@ -408,6 +581,17 @@ impl<S: Storage> Disk<S> {
     }
 
     /// The Parent Unicode Name of a differencing disk ("" otherwise).
+    ///
+    /// ```
+    /// use vhd::{MemStorage, ParentLink, VhdBuilder, VhdTime};
+    /// let golden = VhdBuilder::dynamic(1 << 20).create(MemStorage::default())?;
+    /// # let link = ParentLink { unique_id: golden.footer().unique_id, size: golden.size(),
+    /// #     timestamp: VhdTime(0), name: "golden.vhd".into(), absolute_path: None, relative_path: None };
+    /// let child = VhdBuilder::differencing(link).create(MemStorage::default())?;
+    /// assert_eq!(child.parent_name(), "golden.vhd");
+    /// assert_eq!(golden.parent_name(), "");
+    /// # Ok::<(), vhd::Error>(())
+    /// ```
     pub fn parent_name(&self) -> &str {
         match &self.sparse {
             Some(s) if self.footer.disk_type == DiskType::Differencing => &s.header.parent_name,
@@ -416,6 +600,17 @@ impl<S: Storage> Disk<S> {
     }
 
     /// The parent locators in use.
+    ///
+    /// ```
+    /// use vhd::{MemStorage, ParentLink, PlatformCode, VhdBuilder, VhdTime};
+    /// let link = ParentLink { unique_id: uuid::Uuid::from_u128(1), size: 1 << 20, timestamp: VhdTime(0),
+    ///     name: "golden.vhd".into(), absolute_path: None, relative_path: Some(r".\golden.vhd".into()) };
+    /// let child = VhdBuilder::differencing(link).create(MemStorage::default())?;
+    /// let locators = child.parent_locators();
+    /// assert_eq!(locators.len(), 1);
+    /// assert_eq!((locators[0].platform, locators[0].data_length), (PlatformCode::W2RU, 24));
+    /// # Ok::<(), vhd::Error>(())
+    /// ```
     pub fn parent_locators(&self) -> Vec<ParentLocator> {
         match &self.sparse {
             Some(s) => s
@@ -430,26 +625,75 @@ impl<S: Storage> Disk<S> {
     }
 
     /// The attached parent.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use vhd::{MemStorage, ParentDisk, ParentLink, VhdBuilder, VhdTime};
+    /// let golden = VhdBuilder::dynamic(1 << 20).create(MemStorage::default())?;
+    /// # let link = ParentLink { unique_id: golden.footer().unique_id, size: golden.size(),
+    /// #     timestamp: VhdTime(0), name: "golden.vhd".into(), absolute_path: None, relative_path: None };
+    /// let mut child = VhdBuilder::differencing(link).create(MemStorage::default())?;
+    /// assert!(child.parent().is_none());
+    /// child.attach_parent(Arc::new(golden))?;
+    /// assert_eq!(child.parent().map(|p| p.size()), Some(1 << 20));
+    /// # Ok::<(), vhd::Error>(())
+    /// ```
     pub fn parent(&self) -> Option<&Arc<dyn ParentDisk>> {
         self.parent.as_ref()
     }
 
     /// The storage.
+    ///
+    /// ```
+    /// use vhd::{FOOTER_LEN, MemStorage, Storage, VhdBuilder};
+    /// let disk = VhdBuilder::fixed(1 << 20).create(MemStorage::default())?;
+    /// assert_eq!(disk.storage().len()?, (1 << 20) + FOOTER_LEN as u64);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn storage(&self) -> &S {
         &self.storage
     }
 
     /// Consumes the disk, returning its storage.
+    ///
+    /// ```
+    /// use vhd::{Disk, MemStorage, OpenOptions, VhdBuilder};
+    /// let mut disk = VhdBuilder::dynamic(1 << 20).create(MemStorage::default())?;
+    /// disk.write_at(b"kept", 0)?;
+    /// let reopened = Disk::open(disk.into_storage(), OpenOptions::read_only())?;
+    /// let mut buf = [0u8; 4];
+    /// reopened.read_at(&mut buf, 0)?;
+    /// assert_eq!(&buf, b"kept");
+    /// # Ok::<(), vhd::Error>(())
+    /// ```
     pub fn into_storage(self) -> S {
         self.storage
     }
 
     /// Block size (dynamic and differencing disks).
+    ///
+    /// ```
+    /// use vhd::{MemStorage, VhdBuilder};
+    /// let dynamic = VhdBuilder::dynamic(1 << 20).create(MemStorage::default())?;
+    /// assert_eq!(dynamic.block_size(), Some(2 << 20));
+    /// let fixed = VhdBuilder::fixed(1 << 20).create(MemStorage::default())?;
+    /// assert_eq!(fixed.block_size(), None);
+    /// # Ok::<(), vhd::Error>(())
+    /// ```
     pub fn block_size(&self) -> Option<u64> {
         self.sparse.as_ref().map(|s| s.block_size)
     }
 
     /// Number of blocks allocated in this file (dynamic and differencing disks).
+    ///
+    /// ```
+    /// use vhd::{MemStorage, VhdBuilder};
+    /// let mut disk = VhdBuilder::dynamic(8 << 20).create(MemStorage::default())?;
+    /// assert_eq!(disk.allocated_blocks(), 0);
+    /// disk.write_at(&[1; 512], 3 << 20)?; // in block 1
+    /// assert_eq!(disk.allocated_blocks(), 1);
+    /// # Ok::<(), vhd::Error>(())
+    /// ```
     pub fn allocated_blocks(&self) -> u64 {
         self.sparse
             .as_ref()
@@ -470,6 +714,15 @@ impl<S: Storage> Disk<S> {
 
     /// Whether the bytes `offset..offset + len` are all stored in this file (rather than read
     /// as zeros or from the parent). Fixed disks hold everything.
+    ///
+    /// ```
+    /// use vhd::{MemStorage, VhdBuilder};
+    /// let mut disk = VhdBuilder::dynamic(8 << 20).create(MemStorage::default())?;
+    /// disk.write_at(&[1; 4096], 0)?;
+    /// assert!(disk.is_allocated(0, 4096));
+    /// assert!(!disk.is_allocated(0, 4097));
+    /// # Ok::<(), vhd::Error>(())
+    /// ```
     pub fn is_allocated(&self, offset: u64, len: u64) -> bool {
         let Some(s) = &self.sparse else { return true };
         let end = offset.saturating_add(len).min(self.size());
@@ -695,6 +948,17 @@ impl<S: Storage> Disk<S> {
 
     /// Reads `buf.len()` bytes at virtual byte `offset`.
     ///
+    /// ```
+    /// use vhd::{ErrorKind, MemStorage, VhdBuilder};
+    /// let disk = VhdBuilder::dynamic(1 << 20).create(MemStorage::default())?;
+    /// let mut buf = [0xffu8; 512];
+    /// disk.read_at(&mut buf, 0)?; // never written: zeros
+    /// assert_eq!(buf, [0; 512]);
+    /// let past_end = disk.read_at(&mut buf, (1 << 20) - 256);
+    /// assert_eq!(past_end.err().map(|e| e.kind()), Some(ErrorKind::OutOfBounds));
+    /// # Ok::<(), vhd::Error>(())
+    /// ```
+    ///
     /// # Errors
     /// [`Error::OutOfBounds`] past the end of the disk; [`Error::ParentRequired`] for sectors of
     /// a differencing disk without an attached parent; [`Error::Io`].
@@ -796,6 +1060,16 @@ impl<S: Storage> Disk<S> {
     /// Writes `data` at virtual byte `offset`. Partial sectors are read, modified and written;
     /// in a differencing disk, the rest of every 4 KiB group that the write touches is copied
     /// up from the parent first, so that later reads see the parent's data there.
+    ///
+    /// ```
+    /// use vhd::{MemStorage, VhdBuilder};
+    /// let mut disk = VhdBuilder::dynamic(1 << 20).create(MemStorage::default())?;
+    /// disk.write_at(b"boot", 510)?; // across a sector boundary
+    /// let mut buf = [0u8; 4];
+    /// disk.read_at(&mut buf, 510)?;
+    /// assert_eq!(&buf, b"boot");
+    /// # Ok::<(), vhd::Error>(())
+    /// ```
     ///
     /// # Errors
     /// [`Error::ReadOnly`], [`Error::OutOfBounds`], [`Error::ParentRequired`] (a differencing
@@ -949,6 +1223,15 @@ impl<S: Storage> Disk<S> {
     }
 
     /// Makes every completed write durable.
+    ///
+    /// ```
+    /// use vhd::{MemStorage, VhdBuilder};
+    /// let mut disk = VhdBuilder::fixed(1 << 20).create(MemStorage::default())?;
+    /// disk.write_at(b"data", 0)?;
+    /// disk.flush()?; // on a file: `fdatasync`, the write now survives a crash
+    /// assert_eq!(&disk.into_storage().into_inner()[..4], b"data");
+    /// # Ok::<(), vhd::Error>(())
+    /// ```
     ///
     /// # Errors
     /// [`Error::Io`].

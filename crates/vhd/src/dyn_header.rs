@@ -9,6 +9,16 @@ use crate::locator::{LOCATOR_LEN, ParentLocator};
 use crate::{Error, Result, VhdTime};
 
 /// Length of the dynamic disk header.
+///
+/// ```
+/// use vhd::{HEADER_LEN, MemStorage, VhdBuilder};
+/// let disk = VhdBuilder::dynamic(1 << 20).create(MemStorage::default())?;
+/// let header = disk.header().ok_or("not a sparse disk")?;
+/// assert_eq!(header.to_bytes()?.len(), HEADER_LEN);
+/// // This crate puts the BAT right after the header.
+/// assert_eq!(header.table_offset, disk.footer().data_offset + HEADER_LEN as u64);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const HEADER_LEN: usize = 1024;
 
 mod field {
@@ -29,10 +39,34 @@ mod field {
 const COOKIE: &[u8; 8] = b"cxsparse";
 const VERSION: u32 = 0x0001_0000;
 /// Smallest block size accepted: one sector.
+///
+/// ```
+/// use vhd::{DynamicHeader, MIN_BLOCK_SIZE, MemStorage, VhdBuilder};
+/// let disk = VhdBuilder::dynamic(1 << 20).create(MemStorage::default())?;
+/// let mut header = disk.header().cloned().ok_or("not a sparse disk")?;
+/// header.block_size = MIN_BLOCK_SIZE;
+/// assert!(DynamicHeader::parse(&header.to_bytes()?, 512).is_ok());
+/// header.block_size = MIN_BLOCK_SIZE / 2;
+/// assert!(DynamicHeader::parse(&header.to_bytes()?, 512).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const MIN_BLOCK_SIZE: u32 = 512;
 /// Largest block size accepted (its sector bitmap is 64 KiB).
+///
+/// ```
+/// use vhd::{MAX_BLOCK_SIZE, VhdBuilder};
+/// assert!(VhdBuilder::dynamic(1 << 30).block_size(MAX_BLOCK_SIZE).footer().is_ok());
+/// assert!(VhdBuilder::dynamic(1 << 30).block_size(2 * MAX_BLOCK_SIZE).footer().is_err());
+/// ```
 pub const MAX_BLOCK_SIZE: u32 = 256 << 20;
 /// The default block size, 2 MiB, which every reader supports.
+///
+/// ```
+/// use vhd::{DEFAULT_BLOCK_SIZE, MemStorage, VhdBuilder};
+/// let disk = VhdBuilder::dynamic(1 << 20).create(MemStorage::default())?;
+/// assert_eq!(disk.block_size(), Some(u64::from(DEFAULT_BLOCK_SIZE)));
+/// # Ok::<(), vhd::Error>(())
+/// ```
 pub const DEFAULT_BLOCK_SIZE: u32 = 2 << 20;
 
 /// The dynamic disk header.
@@ -72,6 +106,18 @@ pub struct DynamicHeader {
 
 impl DynamicHeader {
     /// Parses a header read at byte `offset` of the file.
+    ///
+    /// ```
+    /// use vhd::{DynamicHeader, ErrorKind, HEADER_LEN, MemStorage, Storage, VhdBuilder};
+    /// let storage = VhdBuilder::dynamic(1 << 20).create(MemStorage::default())?.into_storage();
+    /// let mut raw = [0u8; HEADER_LEN];
+    /// storage.read_exact_at(&mut raw, 512)?; // at the footer's Data Offset
+    /// assert_eq!(DynamicHeader::parse(&raw, 512)?.block_size, 2 << 20);
+    /// raw[100] ^= 1;
+    /// let damaged = DynamicHeader::parse(&raw, 512);
+    /// assert_eq!(damaged.err().map(|e| e.kind()), Some(ErrorKind::Corrupt)); // checksum
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Errors
     /// [`Error::InvalidFormat`] for a wrong cookie, [`Error::Checksum`],
@@ -136,6 +182,16 @@ impl DynamicHeader {
 
     /// The 1024 bytes of this header, checksum computed.
     ///
+    /// ```
+    /// use vhd::{MemStorage, VhdBuilder};
+    /// let disk = VhdBuilder::dynamic(1 << 20).create(MemStorage::default())?;
+    /// let mut header = disk.header().cloned().ok_or("not a sparse disk")?;
+    /// assert_eq!(&header.to_bytes()?[..8], b"cxsparse");
+    /// header.parent_name = "x".repeat(257);
+    /// assert!(header.to_bytes().is_err()); // more than 256 UTF-16 units
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
     /// # Errors
     /// [`Error::InvalidInput`] if the parent name needs more than 256 UTF-16 units.
     pub fn to_bytes(&self) -> Result<[u8; HEADER_LEN]> {
@@ -171,6 +227,16 @@ impl DynamicHeader {
     }
 
     /// Bytes of the sector bitmap that precedes each block's data, padded to a sector.
+    ///
+    /// ```
+    /// use vhd::{MemStorage, VhdBuilder};
+    /// let disk = VhdBuilder::dynamic(1 << 20).create(MemStorage::default())?;
+    /// // 2 MiB blocks: 4096 sectors, 512 bytes of bits.
+    /// assert_eq!(disk.header().map(|h| h.bitmap_len()), Some(512));
+    /// let big = VhdBuilder::dynamic(256 << 20).block_size(256 << 20).create(MemStorage::default())?;
+    /// assert_eq!(big.header().map(|h| h.bitmap_len()), Some(64 << 10));
+    /// # Ok::<(), vhd::Error>(())
+    /// ```
     pub fn bitmap_len(&self) -> u64 {
         (u64::from(self.block_size) / 512)
             .div_ceil(8)

@@ -4,6 +4,19 @@ use uuid::Uuid;
 
 /// The broad class of an [`Error`], for callers that map errors to replies (a SCSI sense key,
 /// an exit code) rather than to messages.
+///
+/// ```
+/// use vhd::{Error, ErrorKind};
+/// fn exit_code(e: &Error) -> i32 {
+///     match e.kind() {
+///         ErrorKind::InvalidInput => 2,
+///         ErrorKind::Io => 74,
+///         _ => 1,
+///     }
+/// }
+/// assert_eq!(exit_code(&Error::InvalidInput { what: "size", reason: "must be positive" }), 2);
+/// assert_eq!(exit_code(&Error::ReadOnly), 1);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorKind {
     /// The storage failed.
@@ -151,6 +164,13 @@ impl Error {
     }
 
     /// The broad class of this error.
+    ///
+    /// ```
+    /// use vhd::{Error, ErrorKind};
+    /// assert_eq!(Error::ReadOnly.kind(), ErrorKind::ReadOnly);
+    /// let e = Error::Checksum { structure: "footer", offset: 0, expected: 1, found: 2 };
+    /// assert_eq!(e.kind(), ErrorKind::Corrupt);
+    /// ```
     pub fn kind(&self) -> ErrorKind {
         match self {
             Error::Io { .. } => ErrorKind::Io,
@@ -168,6 +188,13 @@ impl Error {
     }
 
     /// The byte offset in the file the error concerns, where there is one.
+    ///
+    /// ```
+    /// use vhd::{FOOTER_LEN, Footer};
+    /// let err = Footer::parse(&[0; FOOTER_LEN], 4096).err(); // no cookie at byte 4096
+    /// assert_eq!(err.and_then(|e| e.offset()), Some(4096));
+    /// assert_eq!(vhd::Error::ReadOnly.offset(), None);
+    /// ```
     pub fn offset(&self) -> Option<u64> {
         match self {
             Error::Io { offset, .. }
@@ -202,4 +229,16 @@ impl From<Error> for std::io::Error {
 }
 
 /// `Result` with this crate's error.
+///
+/// ```
+/// use vhd::{MemStorage, VhdBuilder};
+/// fn blocks_after_one_write(size: u64) -> vhd::Result<u64> {
+///     let mut disk = VhdBuilder::dynamic(size).create(MemStorage::default())?;
+///     disk.write_at(b"x", 0)?;
+///     Ok(disk.allocated_blocks())
+/// }
+/// assert_eq!(blocks_after_one_write(1 << 20)?, 1);
+/// assert!(blocks_after_one_write(1000).is_err());
+/// # Ok::<(), vhd::Error>(())
+/// ```
 pub type Result<T, E = Error> = core::result::Result<T, E>;

@@ -7,6 +7,13 @@ use crate::checksum::checksum;
 use crate::{Chs, Error, Result, VhdTime};
 
 /// Length of the footer.
+///
+/// ```
+/// use vhd::{FOOTER_LEN, MemStorage, Storage, VhdBuilder};
+/// let disk = VhdBuilder::fixed(1 << 20).create(MemStorage::default())?;
+/// assert_eq!(disk.storage().len()?, (1 << 20) + FOOTER_LEN as u64); // data, then the footer
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const FOOTER_LEN: usize = 512;
 
 mod field {
@@ -33,10 +40,32 @@ const COOKIE: &[u8; 8] = b"conectix";
 /// File Format Version 1.0.
 const VERSION: u32 = 0x0001_0000;
 /// Features bit 1, "Reserved. This bit must always be set to 1."
+///
+/// ```
+/// use vhd::{DiskType, FEATURE_RESERVED, Footer, VhdTime};
+/// let footer = Footer::new(DiskType::Fixed, 1 << 20, VhdTime(0), uuid::Uuid::from_u128(1));
+/// assert_eq!(footer.features, FEATURE_RESERVED);
+/// ```
 pub const FEATURE_RESERVED: u32 = 0x2;
 /// Features bit 0: the disk is a candidate for deletion on shutdown.
+///
+/// ```
+/// use vhd::{DiskType, FEATURE_RESERVED, FEATURE_TEMPORARY, Footer, VhdTime};
+/// let mut footer = Footer::new(DiskType::Dynamic, 1 << 20, VhdTime(0), uuid::Uuid::from_u128(1));
+/// footer.features |= FEATURE_TEMPORARY;
+/// let parsed = Footer::parse(&footer.to_bytes(), 0)?;
+/// assert_eq!(parsed.features, FEATURE_RESERVED | FEATURE_TEMPORARY);
+/// # Ok::<(), vhd::Error>(())
+/// ```
 pub const FEATURE_TEMPORARY: u32 = 0x1;
 /// The Data Offset of a fixed disk: "all 64 bits set", as every implementation writes it.
+///
+/// ```
+/// use vhd::{NO_DATA_OFFSET, VhdBuilder};
+/// assert_eq!(VhdBuilder::fixed(1 << 20).footer()?.data_offset, NO_DATA_OFFSET);
+/// assert_eq!(VhdBuilder::dynamic(1 << 20).footer()?.data_offset, 512);
+/// # Ok::<(), vhd::Error>(())
+/// ```
 pub const NO_DATA_OFFSET: u64 = u64::MAX;
 
 /// The disk types of the footer's Disk Type field.
@@ -56,6 +85,12 @@ pub enum DiskType {
 
 impl DiskType {
     /// Whether the disk has a dynamic header, a BAT and blocks.
+    ///
+    /// ```
+    /// use vhd::DiskType;
+    /// assert!(!DiskType::Fixed.is_sparse());
+    /// assert!(DiskType::Dynamic.is_sparse() && DiskType::Differencing.is_sparse());
+    /// ```
     pub fn is_sparse(self) -> bool {
         self != DiskType::Fixed
     }
@@ -110,13 +145,36 @@ pub struct Footer {
 }
 
 /// This crate's Creator Application value.
+///
+/// ```
+/// let footer = vhd::VhdBuilder::fixed(1 << 20).footer()?;
+/// assert_eq!(footer.creator_app, vhd::CREATOR_APP);
+/// assert_eq!(&vhd::CREATOR_APP, b"dlis");
+/// # Ok::<(), vhd::Error>(())
+/// ```
 pub const CREATOR_APP: [u8; 4] = *b"dlis";
 /// This crate's Creator Version (0.1).
+///
+/// ```
+/// use vhd::CREATOR_VERSION;
+/// let footer = vhd::VhdBuilder::fixed(1 << 20).footer()?;
+/// assert_eq!(footer.creator_version, CREATOR_VERSION);
+/// assert_eq!((CREATOR_VERSION >> 16, CREATOR_VERSION & 0xffff), (0, 1)); // major, minor
+/// # Ok::<(), vhd::Error>(())
+/// ```
 pub const CREATOR_VERSION: u32 = 0x0000_0001;
 
 impl Footer {
     /// A footer for a new disk: exact size, the specification's geometry for it, this crate as
     /// creator, and the data offset each type needs (512 for dynamic and differencing disks).
+    ///
+    /// ```
+    /// use vhd::{DiskType, Footer, VhdTime};
+    /// let footer = Footer::new(DiskType::Dynamic, 100 << 20, VhdTime(0), uuid::Uuid::from_u128(1));
+    /// assert_eq!((footer.original_size, footer.current_size), (100 << 20, 100 << 20));
+    /// assert_eq!(footer.data_offset, 512);
+    /// assert_eq!(footer.creator_app, vhd::CREATOR_APP);
+    /// ```
     pub fn new(disk_type: DiskType, size: u64, timestamp: VhdTime, unique_id: Uuid) -> Footer {
         Footer {
             features: FEATURE_RESERVED,
@@ -139,6 +197,18 @@ impl Footer {
     }
 
     /// Parses a footer read at byte `offset` of the file (the offset is for error messages).
+    ///
+    /// ```
+    /// use vhd::{ErrorKind, FOOTER_LEN, Footer, MemStorage, Storage, VhdBuilder};
+    /// let storage = VhdBuilder::fixed(1 << 20).create(MemStorage::default())?.into_storage();
+    /// let mut raw = [0u8; FOOTER_LEN];
+    /// storage.read_exact_at(&mut raw, 1 << 20)?; // the last 512 bytes
+    /// assert_eq!(Footer::parse(&raw, 1 << 20)?.current_size, 1 << 20);
+    /// raw[100] ^= 1;
+    /// let damaged = Footer::parse(&raw, 1 << 20);
+    /// assert_eq!(damaged.err().map(|e| e.kind()), Some(ErrorKind::Corrupt)); // checksum
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Errors
     /// [`Error::InvalidFormat`] for a wrong cookie, [`Error::Checksum`], and
@@ -196,6 +266,14 @@ impl Footer {
     }
 
     /// The 512 bytes of this footer, checksum computed.
+    ///
+    /// ```
+    /// use vhd::{MemStorage, VhdBuilder};
+    /// let disk = VhdBuilder::fixed(1 << 20).create(MemStorage::default())?;
+    /// let file = disk.storage().to_vec();
+    /// assert_eq!(disk.footer().to_bytes()[..], file[1 << 20..]); // the file's last 512 bytes
+    /// # Ok::<(), vhd::Error>(())
+    /// ```
     pub fn to_bytes(&self) -> [u8; FOOTER_LEN] {
         let mut b = [0u8; FOOTER_LEN];
         b[field::COOKIE..8].copy_from_slice(COOKIE);

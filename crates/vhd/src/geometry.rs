@@ -20,6 +20,12 @@ pub struct Chs {
 }
 
 /// The largest geometry: 65535 × 16 × 255 sectors (about 127.5 GiB).
+///
+/// ```
+/// use vhd::{Chs, MAX_CHS};
+/// assert_eq!(Chs::from_size(2 << 40), MAX_CHS); // larger disks are clamped
+/// assert_eq!(MAX_CHS.size(), 65535 * 16 * 255 * 512);
+/// ```
 pub const MAX_CHS: Chs = Chs {
     cylinders: 65535,
     heads: 16,
@@ -28,6 +34,11 @@ pub const MAX_CHS: Chs = Chs {
 
 impl Chs {
     /// The geometry the specification assigns to a disk of `size` bytes (rounded down).
+    ///
+    /// ```
+    /// use vhd::Chs;
+    /// assert_eq!(Chs::from_size(20 << 20), Chs { cylinders: 602, heads: 4, sectors: 17 });
+    /// ```
     pub fn from_size(size: u64) -> Chs {
         let mut total = size / 512;
         if total > 65535 * 16 * 255 {
@@ -84,6 +95,11 @@ impl Chs {
     }
 
     /// Bytes addressed by this geometry.
+    ///
+    /// ```
+    /// let chs = vhd::Chs { cylinders: 602, heads: 4, sectors: 17 };
+    /// assert_eq!(chs.size(), 602 * 4 * 17 * 512);
+    /// ```
     pub fn size(self) -> u64 {
         u64::from(self.cylinders) * u64::from(self.heads) * u64::from(self.sectors) * 512
     }

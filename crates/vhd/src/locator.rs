@@ -13,18 +13,65 @@ pub struct PlatformCode(pub u32);
 
 impl PlatformCode {
     /// Unused entry.
+    ///
+    /// ```
+    /// use vhd::{ParentLocator, PlatformCode};
+    /// let unused = ParentLocator::default();
+    /// assert_eq!(unused.platform, PlatformCode::NONE);
+    /// assert!(unused.is_empty());
+    /// ```
     pub const NONE: Self = Self(0);
     /// Deprecated: relative ASCII path.
+    ///
+    /// ```
+    /// use vhd::{PlatformCode, encode_locator_path};
+    /// let payload = encode_locator_path(PlatformCode::WI2R, r".\golden.vhd");
+    /// assert_eq!(payload, br".\golden.vhd"); // one byte per character
+    /// ```
     pub const WI2R: Self = Self(u32::from_be_bytes(*b"Wi2r"));
     /// Deprecated: absolute ASCII path.
+    ///
+    /// ```
+    /// use vhd::{PlatformCode, decode_locator_path};
+    /// let payload = b"C:\\images\\golden.vhd\0\0"; // NUL padding is dropped
+    /// let path = decode_locator_path(PlatformCode::WI2K, payload);
+    /// assert_eq!(path.as_deref(), Some(r"C:\images\golden.vhd"));
+    /// ```
     pub const WI2K: Self = Self(u32::from_be_bytes(*b"Wi2k"));
     /// Relative path, UTF-16LE, e.g. `.\golden.vhd`.
+    ///
+    /// ```
+    /// use vhd::{PlatformCode, encode_locator_path};
+    /// let payload = encode_locator_path(PlatformCode::W2RU, ".\\é");
+    /// assert_eq!(payload, [b'.', 0, b'\\', 0, 0xe9, 0]); // UTF-16LE
+    /// ```
     pub const W2RU: Self = Self(u32::from_be_bytes(*b"W2ru"));
     /// Absolute path, UTF-16LE, e.g. `C:\images\golden.vhd`.
+    ///
+    /// ```
+    /// use vhd::{PlatformCode, decode_locator_path, encode_locator_path};
+    /// let payload = encode_locator_path(PlatformCode::W2KU, r"C:\images\golden.vhd");
+    /// assert_eq!(payload.len(), 2 * 20);
+    /// let path = decode_locator_path(PlatformCode::W2KU, &payload);
+    /// assert_eq!(path.as_deref(), Some(r"C:\images\golden.vhd"));
+    /// ```
     pub const W2KU: Self = Self(u32::from_be_bytes(*b"W2ku"));
     /// Mac OS alias blob.
+    ///
+    /// ```
+    /// use vhd::{PlatformCode, decode_locator_path};
+    /// // An alias is an opaque Mac OS record, not a path.
+    /// assert_eq!(decode_locator_path(PlatformCode::MAC, b"alis"), None);
+    /// ```
     pub const MAC: Self = Self(u32::from_be_bytes(*b"Mac "));
     /// File URL, UTF-8.
+    ///
+    /// ```
+    /// use vhd::{PlatformCode, decode_locator_path};
+    /// let url = b"file://localhost/srv/images/golden.vhd";
+    /// let path = decode_locator_path(PlatformCode::MACX, url);
+    /// assert_eq!(path.as_deref(), Some("/srv/images/golden.vhd"));
+    /// ```
     pub const MACX: Self = Self(u32::from_be_bytes(*b"MacX"));
 }
 
@@ -68,12 +115,29 @@ pub struct ParentLocator {
 
 impl ParentLocator {
     /// Whether the entry is unused.
+    ///
+    /// ```
+    /// use vhd::{ParentLocator, PlatformCode};
+    /// assert!(ParentLocator::default().is_empty());
+    /// let used = ParentLocator { platform: PlatformCode::W2RU, data_space: 512, data_length: 24,
+    ///     data_offset: 2048 };
+    /// assert!(!used.is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.platform == PlatformCode::NONE
     }
 
     /// The reserved room in bytes: values below 512 are taken as sectors (the specification),
     /// others as bytes (what Windows writes), as blktap does.
+    ///
+    /// ```
+    /// use vhd::{ParentLocator, PlatformCode};
+    /// let mut loc = ParentLocator { platform: PlatformCode::W2KU, data_space: 1, data_length: 24,
+    ///     data_offset: 2048 };
+    /// assert_eq!(loc.space_bytes(), 512); // 1 sector, as the specification counts
+    /// loc.data_space = 4096;
+    /// assert_eq!(loc.space_bytes(), 4096); // bytes, as Windows writes
+    /// ```
     pub fn space_bytes(&self) -> u64 {
         if self.data_space < 512 {
             u64::from(self.data_space) * 512
@@ -83,6 +147,15 @@ impl ParentLocator {
     }
 
     /// Parses a 24-byte entry.
+    ///
+    /// ```
+    /// use vhd::{ParentLocator, PlatformCode};
+    /// let mut entry = [0u8; 24];
+    /// entry[..4].copy_from_slice(b"W2ru");
+    /// entry[8..12].copy_from_slice(&24u32.to_be_bytes()); // Platform Data Length
+    /// let loc = ParentLocator::parse(&entry);
+    /// assert_eq!((loc.platform, loc.data_length), (PlatformCode::W2RU, 24));
+    /// ```
     pub fn parse(b: &[u8; LOCATOR_LEN]) -> Self {
         let be32 = |at: usize| u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]);
         let mut off = [0u8; 8];
@@ -96,6 +169,15 @@ impl ParentLocator {
     }
 
     /// The 24 bytes of the entry.
+    ///
+    /// ```
+    /// use vhd::{ParentLocator, PlatformCode};
+    /// let loc = ParentLocator { platform: PlatformCode::W2KU, data_space: 512, data_length: 40,
+    ///     data_offset: 4096 };
+    /// let bytes = loc.to_bytes();
+    /// assert_eq!(&bytes[..4], b"W2ku");
+    /// assert_eq!(bytes[16..], 4096u64.to_be_bytes()); // Platform Data Offset
+    /// ```
     pub fn to_bytes(&self) -> [u8; LOCATOR_LEN] {
         let mut b = [0u8; LOCATOR_LEN];
         b[0..4].copy_from_slice(&self.platform.0.to_be_bytes());
@@ -143,6 +225,12 @@ pub fn decode_locator_path(platform: PlatformCode, payload: &[u8]) -> Option<Str
 
 /// Encodes `path` as the payload of a `platform` locator (UTF-16LE for W2ku/W2ru, ASCII or
 /// UTF-8 otherwise).
+///
+/// ```
+/// use vhd::{PlatformCode, encode_locator_path};
+/// assert_eq!(encode_locator_path(PlatformCode::W2RU, r".\a.vhd").len(), 14); // UTF-16LE
+/// assert_eq!(encode_locator_path(PlatformCode::MACX, "file:///srv/a.vhd"), b"file:///srv/a.vhd");
+/// ```
 pub fn encode_locator_path(platform: PlatformCode, path: &str) -> Vec<u8> {
     match platform {
         PlatformCode::W2KU | PlatformCode::W2RU => {

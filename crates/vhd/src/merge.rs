@@ -9,6 +9,18 @@ const CHUNK: usize = 1 << 20;
 const BAT_CHUNK: u64 = 1024;
 
 /// What [`merge`] did.
+///
+/// ```
+/// use vhd::{MemStorage, MergeStats, ParentLink, VhdBuilder, VhdTime};
+/// let mut golden = VhdBuilder::dynamic(4 << 20).create(MemStorage::default())?;
+/// # let link = ParentLink { unique_id: golden.footer().unique_id, size: golden.size(),
+/// #     timestamp: VhdTime(0), name: "golden.vhd".into(), absolute_path: None, relative_path: None };
+/// let mut child = VhdBuilder::differencing(link).create(MemStorage::default())?;
+/// child.write_at(&[1; 8192], 2 << 20)?; // two whole 4 KiB groups in block 1
+/// let stats = vhd::merge(&child, &mut golden, &mut |_, _| {})?;
+/// assert_eq!(stats, MergeStats { bytes_copied: 8192, blocks: 1 });
+/// # Ok::<(), vhd::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct MergeStats {
     /// Bytes written into the parent: every sector the child holds.

@@ -117,6 +117,14 @@ pub struct MemStorage {
 
 impl MemStorage {
     /// Writable storage holding `data`.
+    ///
+    /// ```
+    /// use vhd::{MemStorage, Storage};
+    /// let s = MemStorage::new(vec![1, 2, 3]);
+    /// s.write_all_at(b"xy", 2)?; // overwrites one byte, appends one
+    /// assert_eq!(s.into_inner(), [1, 2, b'x', b'y']);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn new(data: Vec<u8>) -> Self {
         MemStorage {
             data: RwLock::new(data),
@@ -125,6 +133,16 @@ impl MemStorage {
     }
 
     /// Storage holding `data` that refuses writes.
+    ///
+    /// ```
+    /// use vhd::{MemStorage, Storage};
+    /// let s = MemStorage::read_only(vec![1, 2, 3]);
+    /// let mut buf = [0u8; 2];
+    /// s.read_exact_at(&mut buf, 1)?;
+    /// assert_eq!(buf, [2, 3]);
+    /// assert_eq!(s.set_len(0).map_err(|e| e.kind()), Err(std::io::ErrorKind::PermissionDenied));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn read_only(data: Vec<u8>) -> Self {
         MemStorage {
             data: RwLock::new(data),
@@ -133,11 +151,28 @@ impl MemStorage {
     }
 
     /// A copy of the bytes.
+    ///
+    /// ```
+    /// use vhd::{MemStorage, Storage};
+    /// let s = MemStorage::new(vec![0; 4]);
+    /// s.write_all_at(b"ab", 1)?;
+    /// assert_eq!(s.to_vec(), b"\0ab\0");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn to_vec(&self) -> Vec<u8> {
         self.lock_read().clone()
     }
 
     /// The bytes.
+    ///
+    /// ```
+    /// use vhd::{MemStorage, VhdBuilder};
+    /// let disk = VhdBuilder::fixed(1 << 20).create(MemStorage::default())?;
+    /// let bytes = disk.into_storage().into_inner();
+    /// assert_eq!(bytes.len(), (1 << 20) + 512);
+    /// assert_eq!(&bytes[1 << 20..][..8], b"conectix");
+    /// # Ok::<(), vhd::Error>(())
+    /// ```
     pub fn into_inner(self) -> Vec<u8> {
         self.data
             .into_inner()
@@ -224,6 +259,20 @@ pub struct FileStorage {
 impl FileStorage {
     /// Opens an existing file read-only: the OS refuses every write, whatever the caller does.
     ///
+    /// ```
+    /// use vhd::{FileStorage, Storage};
+    /// # let path = std::env::temp_dir().join(format!("vhd-doc-{}-open-read-only", std::process::id()));
+    /// # let _ = std::fs::remove_file(&path);
+    /// std::fs::write(&path, b"golden")?;
+    /// let storage = FileStorage::open_read_only(&path)?;
+    /// let mut buf = [0u8; 6];
+    /// storage.read_exact_at(&mut buf, 0)?;
+    /// assert_eq!(&buf, b"golden");
+    /// assert!(storage.write_all_at(b"x", 0).is_err()); // refused by the OS
+    /// # let _ = std::fs::remove_file(&path);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
     /// # Errors
     /// The OS's error for opening the file.
     pub fn open_read_only(path: impl AsRef<Path>) -> io::Result<Self> {
@@ -234,6 +283,18 @@ impl FileStorage {
 
     /// Opens an existing file for reading and writing.
     ///
+    /// ```
+    /// use vhd::{FileStorage, Storage};
+    /// # let path = std::env::temp_dir().join(format!("vhd-doc-{}-open-writable", std::process::id()));
+    /// # let _ = std::fs::remove_file(&path);
+    /// std::fs::write(&path, b"golden")?;
+    /// let storage = FileStorage::open_writable(&path)?;
+    /// storage.write_all_at(b"G", 0)?;
+    /// assert_eq!(std::fs::read(&path)?, b"Golden");
+    /// # let _ = std::fs::remove_file(&path);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
     /// # Errors
     /// The OS's error for opening the file.
     pub fn open_writable(path: impl AsRef<Path>) -> io::Result<Self> {
@@ -243,6 +304,18 @@ impl FileStorage {
     }
 
     /// Creates a new file, failing if it exists.
+    ///
+    /// ```
+    /// use vhd::{FileStorage, Storage};
+    /// # let path = std::env::temp_dir().join(format!("vhd-doc-{}-create-new", std::process::id()));
+    /// # let _ = std::fs::remove_file(&path);
+    /// let storage = FileStorage::create_new(&path)?;
+    /// assert!(storage.is_empty()?);
+    /// let again = FileStorage::create_new(&path);
+    /// assert_eq!(again.err().map(|e| e.kind()), Some(std::io::ErrorKind::AlreadyExists));
+    /// # let _ = std::fs::remove_file(&path);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     ///
     /// # Errors
     /// The OS's error for creating the file (`AlreadyExists` if it exists).
@@ -257,11 +330,34 @@ impl FileStorage {
     }
 
     /// Wraps an open file.
+    ///
+    /// ```
+    /// use vhd::{FileStorage, Storage};
+    /// # let path = std::env::temp_dir().join(format!("vhd-doc-{}-from-file", std::process::id()));
+    /// # let _ = std::fs::remove_file(&path);
+    /// let storage = FileStorage::from_file(std::fs::File::create(&path)?);
+    /// storage.set_len(4096)?;
+    /// assert_eq!(storage.len()?, 4096);
+    /// # let _ = std::fs::remove_file(&path);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn from_file(file: File) -> Self {
         FileStorage { file }
     }
 
     /// The file.
+    ///
+    /// ```
+    /// use vhd::{FileStorage, Storage};
+    /// # let path = std::env::temp_dir().join(format!("vhd-doc-{}-into-file", std::process::id()));
+    /// # let _ = std::fs::remove_file(&path);
+    /// let storage = FileStorage::create_new(&path)?;
+    /// storage.write_all_at(b"abc", 0)?;
+    /// let file = storage.into_file();
+    /// assert_eq!(file.metadata()?.len(), 3);
+    /// # let _ = std::fs::remove_file(&path);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn into_file(self) -> File {
         self.file
     }

@@ -45,6 +45,16 @@ pub struct BlockCdb {
 impl BlockCdb {
     /// Parses a block command CDB of any size; the opcode's group decides the layout.
     ///
+    /// ```
+    /// use scsi::{Error, cdb::BlockCdb};
+    /// // WRITE(6): a 21 bit LBA and an 8 bit length, no group byte.
+    /// let w = BlockCdb::parse(&[0x0a, 0x01, 0x23, 0x45, 16, 0])?;
+    /// assert_eq!((w.lba, w.length, w.group), (0x01_2345, 16, 0));
+    /// // READ(10) cut short.
+    /// assert_eq!(BlockCdb::parse(&[0x28, 0, 0]), Err(Error::Truncated { needed: 10, have: 3 }));
+    /// # Ok::<(), Error>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`Error::Truncated`] when `cdb` is shorter than its group implies,
@@ -91,12 +101,33 @@ impl BlockCdb {
     }
 
     /// The CDB length this opcode uses (0 for opcodes without a block layout).
+    ///
+    /// ```
+    /// use scsi::cdb::BlockCdb;
+    /// let cdb = |opcode| BlockCdb { opcode, flags: 0, lba: 0, length: 1, group: 0, control: 0 };
+    /// assert_eq!(cdb(0x08).buffer_len(), 6); // READ(6)
+    /// assert_eq!(cdb(0xa8).buffer_len(), 12); // READ(12)
+    /// assert_eq!(cdb(0x88).buffer_len(), 16); // READ(16)
+    /// assert_eq!(cdb(0x7f).buffer_len(), 0); // variable length: no block layout
+    /// ```
     pub fn buffer_len(&self) -> usize {
         cdb_len(self.opcode).unwrap_or(0)
     }
 
     /// Writes the CDB into `buf[..buffer_len()]`, truncating fields wider than the form holds
     /// (LBA to 21 or 32 bits, length to 8 or 16 bits). Does nothing if `buf` is too short.
+    ///
+    /// ```
+    /// use scsi::cdb::BlockCdb;
+    /// let read = BlockCdb { opcode: 0x28, flags: 0, lba: 0x1_0000_0002, length: 0x1_0003,
+    ///                       group: 0, control: 0 };
+    /// let mut b = [0u8; 10];
+    /// read.emit(&mut b);
+    /// assert_eq!(b, [0x28, 0, 0, 0, 0, 2, 0, 0, 3, 0]); // LBA cut to 32 bits, length to 16
+    /// let mut short = [0xff; 4];
+    /// read.emit(&mut short);
+    /// assert_eq!(short, [0xff; 4]); // too short: left alone
+    /// ```
     pub fn emit(&self, buf: &mut [u8]) {
         let len = self.buffer_len();
         let Some(b) = buf.get_mut(..len) else {

@@ -27,9 +27,26 @@ pub struct InquiryCdb {
 
 impl InquiryCdb {
     /// Operation code.
+    ///
+    /// ```
+    /// use scsi::cdb::InquiryCdb;
+    /// let mut b = [0u8; 6];
+    /// InquiryCdb { evpd: false, page_code: 0, allocation_length: 36, control: 0 }.emit(&mut b);
+    /// assert_eq!(b[0], InquiryCdb::OPCODE);
+    /// ```
     pub const OPCODE: u8 = 0x12;
 
     /// Parses the 6 byte CDB.
+    ///
+    /// ```
+    /// use scsi::{Error, cdb::InquiryCdb};
+    /// let c = InquiryCdb::parse(&[0x12, 0, 0, 0, 36, 0])?; // standard INQUIRY data, 36 bytes
+    /// assert!(!c.evpd && c.allocation_length == 36);
+    /// // CMDDT (byte 1, bit 1) is obsolete, so reserved here.
+    /// assert!(matches!(InquiryCdb::parse(&[0x12, 0x02, 0, 0, 36, 0]),
+    ///                  Err(Error::InvalidCdbField { byte: 1, bit: Some(1), .. })));
+    /// # Ok::<(), Error>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -49,11 +66,28 @@ impl InquiryCdb {
     }
 
     /// 6.
+    ///
+    /// ```
+    /// use scsi::cdb::InquiryCdb;
+    /// let c = InquiryCdb { evpd: true, page_code: 0x80, allocation_length: 255, control: 0 };
+    /// let mut b = vec![0u8; c.buffer_len()];
+    /// c.emit(&mut b);
+    /// assert_eq!(InquiryCdb::parse(&b)?, c);
+    /// # Ok::<(), scsi::Error>(())
+    /// ```
     pub fn buffer_len(&self) -> usize {
         6
     }
 
     /// Writes the CDB into `buf[..6]` (nothing if shorter).
+    ///
+    /// ```
+    /// use scsi::cdb::InquiryCdb;
+    /// let c = InquiryCdb { evpd: true, page_code: 0xb0, allocation_length: 0x100, control: 0 };
+    /// let mut b = [0u8; 6];
+    /// c.emit(&mut b);
+    /// assert_eq!(b, [0x12, 0x01, 0xb0, 0x01, 0x00, 0x00]);
+    /// ```
     pub fn emit(&self, buf: &mut [u8]) {
         let Some(b) = buf.get_mut(..6) else { return };
         b[0] = Self::OPCODE;

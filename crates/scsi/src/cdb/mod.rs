@@ -2,6 +2,18 @@
 //! `emit` back, for the commands whose fields the target reads in more than one place.
 //! Commands with one or two fields read them with `field` helpers in their handlers; every
 //! command's reserved bits are checked against its CDB usage data before dispatch.
+//!
+//! ```
+//! use scsi::cdb::{BlockCdb, InquiryCdb};
+//! // A standard INQUIRY asking for 36 bytes.
+//! assert_eq!(InquiryCdb::parse(&[0x12, 0, 0, 0, 36, 0])?.allocation_length, 36);
+//! // WRITE(16): the opcode's group selects the 16 byte layout.
+//! let write = BlockCdb { opcode: 0x8a, flags: 0, lba: 1 << 40, length: 8, group: 0, control: 0 };
+//! let mut cdb = [0u8; 16];
+//! write.emit(&mut cdb);
+//! assert_eq!(BlockCdb::parse(&cdb)?, write);
+//! # Ok::<(), scsi::Error>(())
+//! ```
 
 mod block;
 mod inquiry;

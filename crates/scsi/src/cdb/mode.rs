@@ -33,6 +33,17 @@ pub struct ModeSenseCdb {
 impl ModeSenseCdb {
     /// Parses either form, told apart by the opcode.
     ///
+    /// ```
+    /// use scsi::cdb::ModeSenseCdb;
+    /// // MODE SENSE(10), LLBAA, changeable values (PC 1) of the Caching page (08h), 512 bytes.
+    /// let c = ModeSenseCdb::parse(&[0x5a, 0x10, 0x48, 0, 0, 0, 0, 0x02, 0x00, 0])?;
+    /// assert!(c.ten && c.llbaa && !c.dbd);
+    /// assert_eq!((c.pc, c.page, c.allocation_length), (1, 0x08, 512));
+    /// // LLBAA is reserved in MODE SENSE(6).
+    /// assert!(ModeSenseCdb::parse(&[0x1a, 0x10, 0x3f, 0, 255, 0]).is_err());
+    /// # Ok::<(), scsi::Error>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`Error::Truncated`], [`Error::UnsupportedOpcode`], [`Error::InvalidCdbField`] for
@@ -66,12 +77,29 @@ impl ModeSenseCdb {
     }
 
     /// 6 or 10.
+    ///
+    /// ```
+    /// use scsi::cdb::ModeSenseCdb;
+    /// let six = ModeSenseCdb { ten: false, llbaa: false, dbd: true, pc: 0, page: 0x3f, subpage: 0,
+    ///                          allocation_length: 192, control: 0 };
+    /// assert_eq!(six.buffer_len(), 6);
+    /// assert_eq!(ModeSenseCdb { ten: true, ..six }.buffer_len(), 10);
+    /// ```
     pub fn buffer_len(&self) -> usize {
         if self.ten { 10 } else { 6 }
     }
 
     /// Writes the CDB (nothing if `buf` is too short). MODE SENSE(6) keeps the low byte of
     /// the allocation length.
+    ///
+    /// ```
+    /// use scsi::cdb::ModeSenseCdb;
+    /// let c = ModeSenseCdb { ten: false, llbaa: false, dbd: true, pc: 0, page: 0x3f,
+    ///                        subpage: 0xff, allocation_length: 0x1c0, control: 0 };
+    /// let mut b = [0u8; 6];
+    /// c.emit(&mut b);
+    /// assert_eq!(b, [0x1a, 0x08, 0x3f, 0xff, 0xc0, 0]); // the low byte of 1C0h
+    /// ```
     pub fn emit(&self, buf: &mut [u8]) {
         let len = self.buffer_len();
         let Some(b) = buf.get_mut(..len) else { return };
@@ -113,6 +141,17 @@ pub struct ModeSelectCdb {
 impl ModeSelectCdb {
     /// Parses either form.
     ///
+    /// ```
+    /// use scsi::{Error, cdb::ModeSelectCdb};
+    /// // MODE SELECT(10), PF and SP, 28 bytes of parameters.
+    /// let c = ModeSelectCdb::parse(&[0x55, 0x11, 0, 0, 0, 0, 0, 0, 28, 0])?;
+    /// assert!(c.ten && c.pf && c.sp && c.parameter_list_length == 28);
+    /// // MODE SENSE(6) is not a MODE SELECT.
+    /// assert_eq!(ModeSelectCdb::parse(&[0x1a, 0, 0, 0, 0, 0]),
+    ///            Err(Error::UnsupportedOpcode { opcode: 0x1a }));
+    /// # Ok::<(), Error>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`Error::Truncated`], [`Error::UnsupportedOpcode`], [`Error::InvalidCdbField`] for
@@ -142,11 +181,28 @@ impl ModeSelectCdb {
     }
 
     /// 6 or 10.
+    ///
+    /// ```
+    /// use scsi::cdb::ModeSelectCdb;
+    /// let ten = ModeSelectCdb { ten: true, pf: true, sp: false, parameter_list_length: 300,
+    ///                           control: 0 };
+    /// assert_eq!(ten.buffer_len(), 10);
+    /// assert_eq!(ModeSelectCdb { ten: false, ..ten }.buffer_len(), 6);
+    /// ```
     pub fn buffer_len(&self) -> usize {
         if self.ten { 10 } else { 6 }
     }
 
     /// Writes the CDB (nothing if `buf` is too short).
+    ///
+    /// ```
+    /// use scsi::cdb::ModeSelectCdb;
+    /// let c = ModeSelectCdb { ten: true, pf: true, sp: false, parameter_list_length: 300,
+    ///                         control: 0 };
+    /// let mut b = [0u8; 10];
+    /// c.emit(&mut b);
+    /// assert_eq!(b, [0x55, 0x10, 0, 0, 0, 0, 0, 0x01, 0x2c, 0]);
+    /// ```
     pub fn emit(&self, buf: &mut [u8]) {
         let len = self.buffer_len();
         let Some(b) = buf.get_mut(..len) else { return };

@@ -23,6 +23,16 @@ pub struct ReadCapacity10Cdb {
 impl ReadCapacity10Cdb {
     /// Parses the 10 byte CDB.
     ///
+    /// ```
+    /// use scsi::{Error, cdb::ReadCapacity10Cdb};
+    /// // PMI, LBA 4096
+    /// let c = ReadCapacity10Cdb::parse(&[0x25, 0, 0, 0, 0x10, 0, 0, 0, 0x01, 0])?;
+    /// assert!(c.pmi && c.lba == 4096);
+    /// assert!(matches!(ReadCapacity10Cdb::parse(&[0x25, 0, 0, 0, 0, 0, 0, 0, 0x02, 0]),
+    ///                  Err(Error::InvalidCdbField { byte: 8, bit: Some(1), .. })));
+    /// # Ok::<(), Error>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`Error::Truncated`], [`Error::InvalidCdbField`] for reserved bits.
@@ -44,11 +54,23 @@ impl ReadCapacity10Cdb {
     }
 
     /// 10.
+    ///
+    /// ```
+    /// use scsi::cdb::ReadCapacity10Cdb;
+    /// assert_eq!(ReadCapacity10Cdb { lba: 0, pmi: false, control: 0 }.buffer_len(), 10);
+    /// ```
     pub fn buffer_len(&self) -> usize {
         10
     }
 
     /// Writes the CDB (nothing if `buf` is too short).
+    ///
+    /// ```
+    /// use scsi::cdb::ReadCapacity10Cdb;
+    /// let mut b = [0u8; 10];
+    /// ReadCapacity10Cdb { lba: 0x1000, pmi: true, control: 0 }.emit(&mut b);
+    /// assert_eq!(b, [0x25, 0, 0, 0, 0x10, 0, 0, 0, 0x01, 0]);
+    /// ```
     pub fn emit(&self, buf: &mut [u8]) {
         let Some(b) = buf.get_mut(..10) else { return };
         b.fill(0);
@@ -82,6 +104,15 @@ pub struct ReadCapacity16Cdb {
 impl ReadCapacity16Cdb {
     /// Parses the 16 byte CDB.
     ///
+    /// ```
+    /// use scsi::{Error, cdb::ReadCapacity16Cdb};
+    /// let mut cdb = [0x9e, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 32, 0, 0];
+    /// assert_eq!(ReadCapacity16Cdb::parse(&cdb)?.allocation_length, 32);
+    /// cdb[1] = 0x12; // GET LBA STATUS: another SERVICE ACTION IN(16) service action
+    /// assert_eq!(ReadCapacity16Cdb::parse(&cdb), Err(Error::UnsupportedOpcode { opcode: 0x9e }));
+    /// # Ok::<(), Error>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`Error::Truncated`], [`Error::UnsupportedOpcode`] for another opcode or service
@@ -106,11 +137,26 @@ impl ReadCapacity16Cdb {
     }
 
     /// 16.
+    ///
+    /// ```
+    /// use scsi::cdb::ReadCapacity16Cdb;
+    /// let c = ReadCapacity16Cdb { lba: 0, allocation_length: 32, pmi: false, control: 0 };
+    /// assert_eq!(c.buffer_len(), 16);
+    /// ```
     pub fn buffer_len(&self) -> usize {
         16
     }
 
     /// Writes the CDB (nothing if `buf` is too short).
+    ///
+    /// ```
+    /// use scsi::cdb::ReadCapacity16Cdb;
+    /// let c = ReadCapacity16Cdb { lba: 0, allocation_length: 0x1_0000, pmi: false, control: 0 };
+    /// let mut b = [0u8; 16];
+    /// c.emit(&mut b);
+    /// assert_eq!((b[0], b[1]), (0x9e, 0x10)); // SERVICE ACTION IN(16), READ CAPACITY(16)
+    /// assert_eq!(b[10..14], [0, 1, 0, 0]);
+    /// ```
     pub fn emit(&self, buf: &mut [u8]) {
         let Some(b) = buf.get_mut(..16) else { return };
         b.fill(0);

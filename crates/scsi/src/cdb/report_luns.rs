@@ -24,9 +24,26 @@ pub struct ReportLunsCdb {
 
 impl ReportLunsCdb {
     /// Operation code.
+    ///
+    /// ```
+    /// use scsi::cdb::ReportLunsCdb;
+    /// let mut b = [0u8; 12];
+    /// ReportLunsCdb { select_report: 0, allocation_length: 16, control: 0 }.emit(&mut b);
+    /// assert_eq!(b[0], ReportLunsCdb::OPCODE);
+    /// ```
     pub const OPCODE: u8 = 0xa0;
 
     /// Parses the 12 byte CDB.
+    ///
+    /// ```
+    /// use scsi::{Error, cdb::ReportLunsCdb};
+    /// let c = ReportLunsCdb::parse(&[0xa0, 0, 0x02, 0, 0, 0, 0, 0, 0x10, 0, 0, 0])?;
+    /// assert_eq!((c.select_report, c.allocation_length), (2, 4096));
+    /// // Byte 1 is reserved.
+    /// assert!(matches!(ReportLunsCdb::parse(&[0xa0, 1, 0, 0, 0, 0, 0, 0, 0x10, 0, 0, 0]),
+    ///                  Err(Error::InvalidCdbField { byte: 1, .. })));
+    /// # Ok::<(), Error>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -46,11 +63,24 @@ impl ReportLunsCdb {
     }
 
     /// 12.
+    ///
+    /// ```
+    /// use scsi::cdb::ReportLunsCdb;
+    /// let c = ReportLunsCdb { select_report: 0, allocation_length: 16, control: 0 };
+    /// assert_eq!(c.buffer_len(), 12);
+    /// ```
     pub fn buffer_len(&self) -> usize {
         12
     }
 
     /// Writes the CDB (nothing if `buf` is too short).
+    ///
+    /// ```
+    /// use scsi::cdb::ReportLunsCdb;
+    /// let mut b = [0u8; 12];
+    /// ReportLunsCdb { select_report: 2, allocation_length: 4096, control: 0 }.emit(&mut b);
+    /// assert_eq!(b, [0xa0, 0, 0x02, 0, 0, 0, 0, 0, 0x10, 0, 0, 0]);
+    /// ```
     pub fn emit(&self, buf: &mut [u8]) {
         let Some(b) = buf.get_mut(..12) else { return };
         b.fill(0);
