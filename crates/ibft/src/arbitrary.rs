@@ -12,8 +12,9 @@
 //! use proptest::test_runner::TestRunner;
 //!
 //! let mut runner = TestRunner::deterministic();
-//! let ibft = ibft::arbitrary::ibft().new_tree(&mut runner).unwrap().current();
-//! assert_eq!(Ibft::parse(&ibft.to_bytes().unwrap()).unwrap(), ibft);
+//! let ibft = ibft::arbitrary::ibft().new_tree(&mut runner).map_err(|reason| reason.to_string())?.current();
+//! assert_eq!(Ibft::parse(&ibft.to_bytes()?)?, ibft);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 use alloc::string::String;

@@ -39,7 +39,7 @@ use crate::{Control, ControlFlags, Error, Ibft, Initiator, Nic, Placement, Table
 ///     .build()?;
 /// assert_eq!(&bytes[..4], b"IBFT");
 /// let ibft = Ibft::parse(&bytes)?;
-/// assert_eq!(ibft.targets[0].as_ref().unwrap().chap_name, "chapuser");
+/// assert_eq!(ibft.targets[0].as_ref().ok_or("no target 0")?.chap_name, "chapuser");
 ///
 /// // A target with CHAP type 1 and no secret is refused, with a sentence saying so.
 /// let err = IbftBuilder::new()
@@ -55,7 +55,7 @@ use crate::{Control, ControlFlags, Error, Ibft, Initiator, Nic, Placement, Table
 ///     .build()
 ///     .unwrap_err();
 /// assert_eq!(err.to_string(), "target 0 has CHAP type 1 (one-way CHAP) but no CHAP secret");
-/// # Ok::<(), ibft::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, Default)]
 #[must_use]

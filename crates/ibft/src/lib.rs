@@ -64,12 +64,12 @@
 //! assert_eq!(&bytes[..4], b"iBFT");
 //! assert_eq!(ibft::checksum::sum(&bytes), 0);
 //! let ibft = Ibft::parse(&bytes)?;
-//! let target = ibft.targets[0].as_ref().expect("target 0");
+//! let target = ibft.targets[0].as_ref().ok_or("no target 0")?;
 //! assert_eq!(target.lun.number(), Some(1));
 //! assert_eq!(target.chap_secret, "chapsecret12");
 //! assert!(Ibft::lint(&bytes).is_empty());
 //! assert_eq!(ibft.to_bytes()?, bytes);
-//! # Ok::<(), ibft::Error>(())
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! ## Features

@@ -425,13 +425,13 @@ impl Ibft {
     ///     .initiator(Initiator { name: "iqn.2010-04.org.ipxe:client".into(), ..Initiator::default() })
     ///     .nic(Nic { ip: Some([10, 0, 2, 15].into()), prefix_len: 24, mac: ibft::MacAddr([2, 0, 0, 0, 0, 1]), ..Nic::default() })
     ///     .target(Target { ip: Some([10, 0, 2, 2].into()), name: "iqn.2010-04.org.example:disk".into(), ..Target::default() })
-    ///     .build()
-    ///     .unwrap();
+    ///     .build()?;
     /// assert!(Ibft::lint(&bytes).is_empty());
     /// bytes[9] ^= 1; // break the checksum
     /// let problems = Ibft::lint(&bytes);
     /// assert_eq!(problems.len(), 1);
     /// assert!(problems[0].to_string().starts_with("error: checksum is wrong"));
+    /// # Ok::<(), ibft::Error>(())
     /// ```
     pub fn lint(bytes: &[u8]) -> Vec<Problem> {
         let mut out = Vec::new();

@@ -45,9 +45,10 @@ pub(crate) fn align(offset: usize) -> usize {
 ///     targets: [Some(Target { name: "iqn.2010-04.org.example:disk".into(), ..Target::default() }), None],
 ///     ..Ibft::default()
 /// };
-/// let bytes = ibft.to_bytes().unwrap();
+/// let bytes = ibft.to_bytes()?;
 /// assert_eq!(&bytes[..4], b"iBFT");
-/// assert_eq!(Ibft::parse(&bytes).unwrap(), ibft);
+/// assert_eq!(Ibft::parse(&bytes)?, ibft);
+/// # Ok::<(), ibft::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct Ibft {

@@ -63,7 +63,7 @@ pub(crate) mod field {
 /// use std::net::Ipv4Addr;
 /// let target = Target {
 ///     ip: Some(Ipv4Addr::new(192, 168, 0, 2).into()),
-///     lun: Lun::from_number(1).unwrap(),
+///     lun: Lun::from_number(1)?,
 ///     name: "iqn.2010-04.org.example:disk1".into(),
 ///     chap_type: ChapType::OneWay,
 ///     chap_name: "chapuser".into(),
@@ -71,6 +71,7 @@ pub(crate) mod field {
 ///     ..Target::default()
 /// };
 /// assert_eq!(target.port, 3260);
+/// # Ok::<(), ibft::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Target {

@@ -27,10 +27,11 @@ impl fmt::Display for MacAddr {
 ///
 /// ```
 /// use ibft::PciAddress;
-/// let pci = PciAddress::new(0, 3, 0).unwrap();
+/// let pci = PciAddress::new(0, 3, 0)?;
 /// assert_eq!(pci.0, 0x0018);
 /// assert_eq!((pci.bus(), pci.device(), pci.function()), (0, 3, 0));
 /// assert_eq!(pci.to_string(), "00:03.0");
+/// # Ok::<(), ibft::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct PciAddress(pub u16);
@@ -106,10 +107,11 @@ impl fmt::Display for PciAddress {
 ///
 /// ```
 /// use ibft::Lun;
-/// assert_eq!(Lun::from_number(1).unwrap().0, [0, 1, 0, 0, 0, 0, 0, 0]);
-/// assert_eq!(Lun::from_number(300).unwrap().0, [0x41, 0x2c, 0, 0, 0, 0, 0, 0]);
+/// assert_eq!(Lun::from_number(1)?.0, [0, 1, 0, 0, 0, 0, 0, 0]);
+/// assert_eq!(Lun::from_number(300)?.0, [0x41, 0x2c, 0, 0, 0, 0, 0, 0]);
 /// assert_eq!(Lun([0, 2, 0, 0, 0, 0, 0, 0]).number(), Some(2));
-/// assert_eq!(Lun::from_number(2).unwrap().to_string(), "2");
+/// assert_eq!(Lun::from_number(2)?.to_string(), "2");
+/// # Ok::<(), ibft::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Lun(pub [u8; 8]);

@@ -12,8 +12,12 @@
 //! use proptest::test_runner::TestRunner;
 //!
 //! let mut runner = TestRunner::deterministic();
-//! let script = ipxe_script::arbitrary::script().new_tree(&mut runner).unwrap().current();
-//! assert_eq!(Script::parse(&script.to_string()).unwrap(), script);
+//! let tree = ipxe_script::arbitrary::script()
+//!     .new_tree(&mut runner)
+//!     .map_err(|reason| reason.to_string())?;
+//! let script = tree.current();
+//! assert_eq!(Script::parse(&script.to_string())?, script);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 use std::net::{Ipv4Addr, Ipv6Addr};

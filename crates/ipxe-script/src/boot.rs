@@ -30,10 +30,11 @@ pub const MAX_CHAP_LEN: usize = 255;
 ///
 /// ```
 /// use ipxe_script::Chap;
-/// let chap = Chap::mutual("initiator-user", "initiator-secret", "target-user", "target secret!").unwrap();
-/// let lines: Vec<String> = chap.commands().unwrap().iter().map(|c| c.to_string()).collect();
+/// let chap = Chap::mutual("initiator-user", "initiator-secret", "target-user", "target secret!")?;
+/// let lines: Vec<String> = chap.commands()?.iter().map(|c| c.to_string()).collect();
 /// assert_eq!(lines[0], "set username initiator-user");
 /// assert_eq!(lines[3], "set reverse-password target secret!");
+/// # Ok::<(), ipxe_script::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Chap {
@@ -95,7 +96,8 @@ impl Chap {
     /// As [`Chap::one_way`].
     ///
     /// ```
-    /// assert!(ipxe_script::Chap::mutual("u", "p", "ru", "rp").unwrap().is_mutual());
+    /// assert!(ipxe_script::Chap::mutual("u", "p", "ru", "rp")?.is_mutual());
+    /// # Ok::<(), ipxe_script::Error>(())
     /// ```
     pub fn mutual(
         username: &str,
@@ -113,7 +115,8 @@ impl Chap {
     /// Whether reverse credentials are set.
     ///
     /// ```
-    /// assert!(!ipxe_script::Chap::one_way("u", "p").unwrap().is_mutual());
+    /// assert!(!ipxe_script::Chap::one_way("u", "p")?.is_mutual());
+    /// # Ok::<(), ipxe_script::Error>(())
     /// ```
     pub fn is_mutual(&self) -> bool {
         self.reverse.is_some()
@@ -122,7 +125,8 @@ impl Chap {
     /// The forward user name.
     ///
     /// ```
-    /// assert_eq!(ipxe_script::Chap::one_way("u", "p").unwrap().username(), "u");
+    /// assert_eq!(ipxe_script::Chap::one_way("u", "p")?.username(), "u");
+    /// # Ok::<(), ipxe_script::Error>(())
     /// ```
     pub fn username(&self) -> &str {
         &self.username
@@ -131,7 +135,8 @@ impl Chap {
     /// The forward secret.
     ///
     /// ```
-    /// assert_eq!(ipxe_script::Chap::one_way("u", "p").unwrap().password(), "p");
+    /// assert_eq!(ipxe_script::Chap::one_way("u", "p")?.password(), "p");
+    /// # Ok::<(), ipxe_script::Error>(())
     /// ```
     pub fn password(&self) -> &str {
         &self.password
@@ -140,8 +145,9 @@ impl Chap {
     /// The reverse user name and secret, if mutual.
     ///
     /// ```
-    /// let chap = ipxe_script::Chap::mutual("u", "p", "ru", "rp").unwrap();
+    /// let chap = ipxe_script::Chap::mutual("u", "p", "ru", "rp")?;
     /// assert_eq!(chap.reverse(), Some(("ru", "rp")));
+    /// # Ok::<(), ipxe_script::Error>(())
     /// ```
     pub fn reverse(&self) -> Option<(&str, &str)> {
         self.reverse.as_ref().map(|(u, p)| (u.as_str(), p.as_str()))
@@ -155,8 +161,9 @@ impl Chap {
     /// [`Command::set_text`].
     ///
     /// ```
-    /// let chap = ipxe_script::Chap::one_way("u", "p").unwrap();
-    /// assert_eq!(chap.commands().unwrap().len(), 2);
+    /// let chap = ipxe_script::Chap::one_way("u", "p")?;
+    /// assert_eq!(chap.commands()?.len(), 2);
+    /// # Ok::<(), ipxe_script::Error>(())
     /// ```
     pub fn commands(&self) -> Result<Vec<Command>> {
         let mut pairs = vec![("username", &self.username), ("password", &self.password)];
@@ -198,7 +205,7 @@ pub struct Retry {
 ///
 /// ```
 /// use ipxe_script::{IscsiRootPath, SanBootScript, StaticIpv4};
-/// let rp = IscsiRootPath::parse("iscsi:10.0.2.2::::iqn.2010-04.org.example:d").unwrap();
+/// let rp = IscsiRootPath::parse("iscsi:10.0.2.2::::iqn.2010-04.org.example:d")?;
 /// let mut plan = SanBootScript::new(rp);
 /// plan.static_ipv4 = Some(StaticIpv4 {
 ///     address: [10, 0, 2, 15].into(),
@@ -206,10 +213,11 @@ pub struct Retry {
 ///     gateway: Some([10, 0, 2, 2].into()),
 ///     dns: None,
 /// });
-/// let text = plan.script().unwrap().to_string();
+/// let text = plan.script()?.to_string();
 /// assert!(text.starts_with(
 ///     "#!ipxe\nset net0/ip 10.0.2.15\nset net0/netmask 255.255.255.0\nset net0/gateway 10.0.2.2\nifopen net0\n"
 /// ));
+/// # Ok::<(), ipxe_script::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct StaticIpv4 {
@@ -233,7 +241,8 @@ impl StaticIpv4 {
     /// ```
     /// use ipxe_script::{NetDev, StaticIpv4};
     /// let s = StaticIpv4 { address: [10, 0, 0, 2].into(), netmask: [255, 0, 0, 0].into(), gateway: None, dns: None };
-    /// assert_eq!(s.commands(NetDev(1)).unwrap().len(), 3);
+    /// assert_eq!(s.commands(NetDev(1))?.len(), 3);
+    /// # Ok::<(), ipxe_script::Error>(())
     /// ```
     pub fn commands(&self, netdev: NetDev) -> Result<Vec<Command>> {
         let scope = crate::value::Scope::netdev(netdev.0);
@@ -287,10 +296,11 @@ impl StaticIpv4 {
 /// use ipxe_script::{IscsiName, IscsiRootPath, Lun, SanBootScript, Server};
 /// let root_path = IscsiRootPath::new(
 ///     Server::Ipv4([10, 0, 0, 1].into()), 3260, Lun::ZERO,
-///     IscsiName::new("iqn.2010-04.org.example:disk1").unwrap(),
-/// ).unwrap();
-/// let script = SanBootScript::new(root_path).script().unwrap();
+///     IscsiName::new("iqn.2010-04.org.example:disk1")?,
+/// )?;
+/// let script = SanBootScript::new(root_path).script()?;
 /// assert!(script.to_string().ends_with("set keep-san 1\nsanboot ${root-path}\n"));
+/// # Ok::<(), ipxe_script::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SanBootScript {
@@ -322,8 +332,9 @@ impl SanBootScript {
     ///
     /// ```
     /// use ipxe_script::{IscsiRootPath, SanBootScript};
-    /// let rp = IscsiRootPath::parse("iscsi:san::::iqn.2010-04.org.example:d").unwrap();
+    /// let rp = IscsiRootPath::parse("iscsi:san::::iqn.2010-04.org.example:d")?;
     /// assert!(SanBootScript::new(rp).keep_san);
+    /// # Ok::<(), ipxe_script::Error>(())
     /// ```
     pub fn new(root_path: IscsiRootPath) -> Self {
         SanBootScript {
@@ -347,13 +358,14 @@ impl SanBootScript {
     ///
     /// ```
     /// use ipxe_script::{Chap, IscsiRootPath, Retry, SanBootScript};
-    /// let rp = IscsiRootPath::parse("iscsi:san::::iqn.2010-04.org.example:d").unwrap();
+    /// let rp = IscsiRootPath::parse("iscsi:san::::iqn.2010-04.org.example:d")?;
     /// let mut plan = SanBootScript::new(rp);
-    /// plan.chap = Some(Chap::one_way("user", "secret").unwrap());
+    /// plan.chap = Some(Chap::one_way("user", "secret")?);
     /// plan.retry = Some(Retry { attempts: 3, delay_secs: 5 });
-    /// let text = plan.script().unwrap().to_string();
+    /// let text = plan.script()?.to_string();
     /// assert!(text.contains("set password secret\n"));
     /// assert!(text.contains(":san-retry\n"));
+    /// # Ok::<(), ipxe_script::Error>(())
     /// ```
     pub fn script(&self) -> Result<Script> {
         let mut lines: Vec<Line> = match &self.static_ipv4 {

@@ -31,8 +31,9 @@ sanboot ${root-path}
 /// None in practice (the values are constants).
 ///
 /// ```
-/// let seed = ipxe_script::seed_script().unwrap();
+/// let seed = ipxe_script::seed_script()?;
 /// assert_eq!(seed.body().to_string(), ipxe_script::SEED_BODY);
+/// # Ok::<(), ipxe_script::Error>(())
 /// ```
 pub fn seed_script() -> Result<Script> {
     let mac = || Part::Expand(SettingRef::mac(0, None));
@@ -134,14 +135,15 @@ pub struct NamedScript {
 ///     server: Server::Ipv4([10, 0, 2, 2].into()),
 ///     port: 3260,
 ///     lun: Lun::ZERO,
-///     target: IscsiName::new("iqn.2024-01.org.example:disk").unwrap(),
-///     initiator: IscsiName::new("iqn.2024-01.org.example:client-${net0/mac:hexhyp}").unwrap(),
-///     chap: Chap::one_way("user", "secret-12345").unwrap(),
-///     mutual_chap: Chap::mutual("user", "secret-12345", "target", "tsecret-12345").unwrap(),
+///     target: IscsiName::new("iqn.2024-01.org.example:disk")?,
+///     initiator: IscsiName::new("iqn.2024-01.org.example:client-${net0/mac:hexhyp}")?,
+///     chap: Chap::one_way("user", "secret-12345")?,
+///     mutual_chap: Chap::mutual("user", "secret-12345", "target", "tsecret-12345")?,
 /// };
-/// let all = catalogue(&t).unwrap();
+/// let all = catalogue(&t)?;
 /// assert!(all.iter().any(|s| s.name == "mutual-chap"));
 /// assert!(all.iter().all(|s| s.script.to_string().contains("sanboot")));
+/// # Ok::<(), ipxe_script::Error>(())
 /// ```
 pub fn catalogue(t: &TestTarget) -> Result<Vec<NamedScript>> {
     let root_path = IscsiRootPath::new(t.server.clone(), t.port, t.lun, t.target.clone())?;

@@ -41,8 +41,9 @@ impl NetDev {
 ///
 /// ```
 /// use ipxe_script::Label;
-/// assert_eq!(Label::new("retry-san").unwrap().as_str(), "retry-san");
+/// assert_eq!(Label::new("retry-san")?.as_str(), "retry-san");
 /// assert!(Label::new("a b").is_err());
+/// # Ok::<(), ipxe_script::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Label(String);
@@ -78,7 +79,8 @@ impl Label {
     /// The label as text (without the `:`).
     ///
     /// ```
-    /// assert_eq!(ipxe_script::Label::new("fail").unwrap().as_str(), "fail");
+    /// assert_eq!(ipxe_script::Label::new("fail")?.as_str(), "fail");
+    /// # Ok::<(), ipxe_script::Error>(())
     /// ```
     pub fn as_str(&self) -> &str {
         &self.0
@@ -185,9 +187,10 @@ pub struct Ifconf {
 /// let hook = Command::Sanhook(Sanhook {
 ///     drive: Some(0x81),
 ///     no_describe: false,
-///     uris: vec![SanUri::from(SettingRef::named("root-path").unwrap())],
+///     uris: vec![SanUri::from(SettingRef::named("root-path")?)],
 /// });
 /// assert_eq!(hook.to_string(), "sanhook --drive 0x81 ${root-path}");
+/// # Ok::<(), ipxe_script::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct Sanhook {
@@ -204,10 +207,11 @@ pub struct Sanhook {
 /// ```
 /// use ipxe_script::{Command, SanUri, Sanboot, SettingRef};
 /// let boot = Command::Sanboot(Sanboot {
-///     uris: vec![SanUri::from(SettingRef::named("root-path").unwrap())],
+///     uris: vec![SanUri::from(SettingRef::named("root-path")?)],
 ///     ..Sanboot::default()
 /// });
 /// assert_eq!(boot.to_string(), "sanboot ${root-path}");
+/// # Ok::<(), ipxe_script::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct Sanboot {
@@ -234,9 +238,10 @@ pub struct Sanboot {
 /// ```
 /// use ipxe_script::{Chain, Command, Word};
 /// let chain = Command::Chain(Chain::new(
-///     Word::parse("http://${next-server}/boot.ipxe?mac=${net0/mac:hexhyp}").unwrap(),
+///     Word::parse("http://${next-server}/boot.ipxe?mac=${net0/mac:hexhyp}")?,
 /// ));
 /// assert_eq!(chain.to_string(), "chain http://${next-server}/boot.ipxe?mac=${net0/mac:hexhyp}");
+/// # Ok::<(), ipxe_script::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Chain {
@@ -261,8 +266,9 @@ impl Chain {
     ///
     /// ```
     /// use ipxe_script::{Chain, Word};
-    /// let c = Chain::new(Word::literal("tftp://10.0.0.1/boot.ipxe").unwrap());
+    /// let c = Chain::new(Word::literal("tftp://10.0.0.1/boot.ipxe")?);
     /// assert!(c.args.is_empty());
+    /// # Ok::<(), ipxe_script::Error>(())
     /// ```
     pub fn new(uri: Word) -> Self {
         Chain {
@@ -282,10 +288,11 @@ impl Chain {
 /// ```
 /// use ipxe_script::{Command, SettingRef, Word};
 /// let set = Command::Set {
-///     setting: SettingRef::named("keep-san").unwrap(),
-///     value: vec![Word::literal("1").unwrap()],
+///     setting: SettingRef::named("keep-san")?,
+///     value: vec![Word::literal("1")?],
 /// };
 /// assert_eq!(set.to_string(), "set keep-san 1");
+/// # Ok::<(), ipxe_script::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Command {
@@ -436,12 +443,13 @@ impl Command {
     ///
     /// ```
     /// use ipxe_script::{Command, SettingRef};
-    /// let user = SettingRef::named("username").unwrap();
-    /// assert_eq!(Command::set_text(user.clone(), "chap user").unwrap().to_string(), "set username chap user");
+    /// let user = SettingRef::named("username")?;
+    /// assert_eq!(Command::set_text(user.clone(), "chap user")?.to_string(), "set username chap user");
     /// assert_eq!(
-    ///     Command::set_text(user, "a  ${b}").unwrap().to_string(),
+    ///     Command::set_text(user, "a  ${b}")?.to_string(),
     ///     "set username:hex 61:20:20:24:7b:62:7d"
     /// );
+    /// # Ok::<(), ipxe_script::Error>(())
     /// ```
     pub fn set_text(setting: SettingRef, text: &str) -> Result<Command> {
         const MAX: usize = 1024;
@@ -484,8 +492,9 @@ impl Command {
     ///
     /// ```
     /// use ipxe_script::{Command, SettingRef, Word};
-    /// let c = Command::set_word(SettingRef::named("keep-san").unwrap(), Word::literal("1").unwrap());
+    /// let c = Command::set_word(SettingRef::named("keep-san")?, Word::literal("1")?);
     /// assert_eq!(c.to_string(), "set keep-san 1");
+    /// # Ok::<(), ipxe_script::Error>(())
     /// ```
     pub fn set_word(setting: SettingRef, word: Word) -> Command {
         Command::Set {

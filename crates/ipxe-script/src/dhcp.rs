@@ -52,10 +52,11 @@ const IPXE_ENCAP_OPTION: u8 = 175;
 ///
 /// ```
 /// use ipxe_script::MacAddr;
-/// let mac = MacAddr::parse("52:54:00:12:34:5A").unwrap();
+/// let mac = MacAddr::parse("52:54:00:12:34:5A")?;
 /// assert_eq!(mac.to_string(), "52:54:00:12:34:5a");
 /// assert_eq!(mac.hexhyp(), "52-54-00-12-34-5a");
-/// assert_eq!(MacAddr::parse("52-54-00-12-34-5a").unwrap(), mac);
+/// assert_eq!(MacAddr::parse("52-54-00-12-34-5a")?, mac);
+/// # Ok::<(), ipxe_script::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct MacAddr(pub [u8; 6]);
@@ -220,8 +221,9 @@ impl Chainload {
     ///
     /// ```
     /// use ipxe_script::{Chainload, Word};
-    /// let c = Chainload::new(Some([10, 0, 2, 2].into()), Word::literal("tftp://10.0.2.2/boot.ipxe").unwrap()).unwrap();
+    /// let c = Chainload::new(Some([10, 0, 2, 2].into()), Word::literal("tftp://10.0.2.2/boot.ipxe")?)?;
     /// assert_eq!(c.bios_image.to_string(), "undionly.kpxe");
+    /// # Ok::<(), ipxe_script::Error>(())
     /// ```
     pub fn new(tftp_server: Option<Ipv4Addr>, script: Word) -> Result<Self> {
         Ok(Chainload {
@@ -258,21 +260,24 @@ pub enum BootFlow {
 /// use ipxe_script::{BootFlow, Chainload, DhcpConfig, DhcpHost, HostName, MacAddr, Word};
 /// let config = DhcpConfig {
 ///     flow: BootFlow::Chainload(
-///         Chainload::new(Some([10, 0, 2, 2].into()), Word::literal("tftp://10.0.2.2/boot.ipxe").unwrap())
-///             .unwrap(),
+///         Chainload::new(
+///             Some([10, 0, 2, 2].into()),
+///             Word::literal("tftp://10.0.2.2/boot.ipxe")?,
+///         )?,
 ///     ),
 ///     hosts: vec![DhcpHost {
-///         name: HostName::new("client1").unwrap(),
-///         mac: MacAddr::parse("52:54:00:12:34:56").unwrap(),
+///         name: HostName::new("client1")?,
+///         mac: MacAddr::parse("52:54:00:12:34:56")?,
 ///         address: Some([10, 0, 2, 15].into()),
 ///         san: None,
 ///     }],
 /// };
-/// let dnsmasq = config.dnsmasq().unwrap();
+/// let dnsmasq = config.dnsmasq()?;
 /// assert!(dnsmasq.contains("dhcp-userclass=set:ipxe,iPXE\n"));
 /// assert!(dnsmasq.contains("dhcp-boot=tag:ipxe,tag:!san,\"tftp://10.0.2.2/boot.ipxe\",,10.0.2.2\n"));
-/// let dhcpd = config.isc_dhcpd().unwrap();
+/// let dhcpd = config.isc_dhcpd()?;
 /// assert!(dhcpd.contains("if exists user-class and option user-class = \"iPXE\" {\n"));
+/// # Ok::<(), ipxe_script::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct DhcpConfig {
@@ -321,8 +326,9 @@ impl DhcpConfig {
     ///
     /// ```
     /// use ipxe_script::{BootFlow, DhcpConfig};
-    /// let text = DhcpConfig { flow: BootFlow::Embedded, hosts: vec![] }.dnsmasq().unwrap();
+    /// let text = DhcpConfig { flow: BootFlow::Embedded, hosts: vec![] }.dnsmasq()?;
     /// assert!(!text.contains("dhcp-boot"));
+    /// # Ok::<(), ipxe_script::Error>(())
     /// ```
     pub fn dnsmasq(&self) -> Result<String> {
         check_hosts(&self.hosts)?;
@@ -394,8 +400,9 @@ impl DhcpConfig {
     ///
     /// ```
     /// use ipxe_script::{BootFlow, DhcpConfig};
-    /// let text = DhcpConfig { flow: BootFlow::Embedded, hosts: vec![] }.isc_dhcpd().unwrap();
+    /// let text = DhcpConfig { flow: BootFlow::Embedded, hosts: vec![] }.isc_dhcpd()?;
     /// assert!(text.contains("option iscsi-initiator-iqn code 203 = string;\n"));
+    /// # Ok::<(), ipxe_script::Error>(())
     /// ```
     pub fn isc_dhcpd(&self) -> Result<String> {
         check_hosts(&self.hosts)?;

@@ -27,11 +27,12 @@ const SUFFIX: &str = ".ipxe";
 ///
 /// ```
 /// use ipxe_script::{Dispatcher, MacAddr, Word};
-/// let d = Dispatcher::new(Word::literal("http://10.0.2.2/clients/").unwrap());
-/// let text = d.script().unwrap().to_string();
+/// let d = Dispatcher::new(Word::literal("http://10.0.2.2/clients/")?);
+/// let text = d.script()?.to_string();
 /// assert!(text.contains("chain --autofree http://10.0.2.2/clients/${net0/mac:hexhyp}.ipxe || goto failed\n"));
-/// let mac = MacAddr::parse("52:54:00:12:34:56").unwrap();
+/// let mac = MacAddr::parse("52:54:00:12:34:56")?;
 /// assert_eq!(Dispatcher::script_name(mac), "52-54-00-12-34-56.ipxe");
+/// # Ok::<(), ipxe_script::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Dispatcher {
@@ -52,7 +53,8 @@ impl Dispatcher {
     ///
     /// ```
     /// use ipxe_script::{Dispatcher, Word};
-    /// assert!(!Dispatcher::new(Word::literal("clients/").unwrap()).configure);
+    /// assert!(!Dispatcher::new(Word::literal("clients/")?).configure);
+    /// # Ok::<(), ipxe_script::Error>(())
     /// ```
     pub fn new(prefix: Word) -> Self {
         Dispatcher {
@@ -82,8 +84,9 @@ impl Dispatcher {
     ///
     /// ```
     /// use ipxe_script::{Dispatcher, Word};
-    /// let d = Dispatcher::new(Word::literal("c/").unwrap());
-    /// assert_eq!(d.url().unwrap().to_string(), "c/${net0/mac:hexhyp}.ipxe");
+    /// let d = Dispatcher::new(Word::literal("c/")?);
+    /// assert_eq!(d.url()?.to_string(), "c/${net0/mac:hexhyp}.ipxe");
+    /// # Ok::<(), ipxe_script::Error>(())
     /// ```
     pub fn url(&self) -> Result<Word> {
         let mac = SettingRef::mac(self.interface.0, Some(SettingType::Hexhyp));
@@ -104,12 +107,13 @@ impl Dispatcher {
     ///
     /// ```
     /// use ipxe_script::{Dispatcher, Script, Word};
-    /// let mut d = Dispatcher::new(Word::literal("tftp://10.0.2.2/clients/").unwrap());
+    /// let mut d = Dispatcher::new(Word::literal("tftp://10.0.2.2/clients/")?);
     /// d.configure = true;
     /// d.root_path_fallback = true;
-    /// let s = d.script().unwrap();
-    /// assert_eq!(Script::parse(&s.to_string()).unwrap(), s);
+    /// let s = d.script()?;
+    /// assert_eq!(Script::parse(&s.to_string())?, s);
     /// assert!(s.to_string().contains("sanboot ${root-path} || goto failed\n"));
+    /// # Ok::<(), ipxe_script::Error>(())
     /// ```
     pub fn script(&self) -> Result<Script> {
         let failed = Label::new("failed")?;

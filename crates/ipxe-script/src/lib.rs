@@ -39,18 +39,18 @@
 //!     Server::Ipv4([10, 0, 2, 2].into()),
 //!     3260,
 //!     Lun::new(1),
-//!     IscsiName::new("iqn.2024-01.org.example:client1").unwrap(),
-//! )
-//! .unwrap();
+//!     IscsiName::new("iqn.2024-01.org.example:client1")?,
+//! )?;
 //! let mut plan = SanBootScript::new(root_path);
-//! plan.initiator = Some(IscsiName::new("iqn.2024-01.org.example:init-${net0/mac:hexhyp}").unwrap());
-//! plan.chap = Some(Chap::one_way("client1", "a secret with spaces").unwrap());
-//! let script = plan.script().unwrap();
+//! plan.initiator = Some(IscsiName::new("iqn.2024-01.org.example:init-${net0/mac:hexhyp}")?);
+//! plan.chap = Some(Chap::one_way("client1", "a secret with spaces")?);
+//! let script = plan.script()?;
 //! let text = script.to_string();
 //! assert!(text.starts_with("#!ipxe\ndhcp net0\n"));
 //! assert!(text.contains("set root-path iscsi:10.0.2.2:::1:iqn.2024-01.org.example:client1\n"));
 //! // Emit, then parse back.
-//! assert_eq!(Script::parse(&text).unwrap(), script);
+//! assert_eq!(Script::parse(&text)?, script);
+//! # Ok::<(), ipxe_script::Error>(())
 //! ```
 #![forbid(unsafe_code)]
 

@@ -32,11 +32,12 @@ pub const MAX_ISCSI_NAME_LEN: usize = 223;
 /// use ipxe_script::IscsiName;
 /// let target = IscsiName::new(
 ///     "iqn.1991-05.com.microsoft:testsvr-iscsiboot-${net0/mac}-target",
-/// ).unwrap();
+/// )?;
 /// assert_eq!(target.to_string(), "iqn.1991-05.com.microsoft:testsvr-iscsiboot-${net0/mac}-target");
 /// assert!(IscsiName::new("iqn.2010-04.org.ipxe:${hostname}").is_err()); // any string
 /// assert!(IscsiName::new("iqn.2010-13.org.ipxe:x").is_err()); // month 13
 /// assert!(IscsiName::new("iqn.2010-04.org.ipxe:Disk").is_err()); // upper case
+/// # Ok::<(), ipxe_script::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct IscsiName(Word);
@@ -64,8 +65,9 @@ impl IscsiName {
     ///
     /// ```
     /// use ipxe_script::{IscsiName, Word};
-    /// let name = IscsiName::from_word(Word::literal("iqn.2010-04.org.ipxe:client1").unwrap());
+    /// let name = IscsiName::from_word(Word::literal("iqn.2010-04.org.ipxe:client1")?);
     /// assert!(name.is_ok());
+    /// # Ok::<(), ipxe_script::Error>(())
     /// ```
     pub fn from_word(word: Word) -> Result<Self> {
         const WHAT: &str = "iSCSI name";
@@ -99,8 +101,9 @@ impl IscsiName {
     /// The name as a script word.
     ///
     /// ```
-    /// let name = ipxe_script::IscsiName::new("iqn.2010-04.org.ipxe:${uuid}").unwrap();
+    /// let name = ipxe_script::IscsiName::new("iqn.2010-04.org.ipxe:${uuid}")?;
     /// assert_eq!(name.as_word().parts().len(), 2);
+    /// # Ok::<(), ipxe_script::Error>(())
     /// ```
     pub fn as_word(&self) -> &Word {
         &self.0
@@ -109,8 +112,9 @@ impl IscsiName {
     /// Gives back the word.
     ///
     /// ```
-    /// let name = ipxe_script::IscsiName::new("iqn.2010-04.org.ipxe:a").unwrap();
+    /// let name = ipxe_script::IscsiName::new("iqn.2010-04.org.ipxe:a")?;
     /// assert_eq!(name.into_word().as_literal(), Some("iqn.2010-04.org.ipxe:a"));
+    /// # Ok::<(), ipxe_script::Error>(())
     /// ```
     pub fn into_word(self) -> Word {
         self.0

@@ -67,8 +67,9 @@ impl Op {
 ///
 /// ```
 /// use ipxe_script::{Command, Label, Pipeline};
-/// let p = Pipeline::new(Command::Sleep(1)).or(Command::Goto(Label::new("fail").unwrap()));
+/// let p = Pipeline::new(Command::Sleep(1)).or(Command::Goto(Label::new("fail")?));
 /// assert_eq!(p.to_string(), "sleep 1 || goto fail");
+/// # Ok::<(), ipxe_script::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Pipeline {
@@ -175,7 +176,8 @@ impl Comment {
     /// [`Error::InvalidByte`] or [`Error::TrailingBackslash`].
     ///
     /// ```
-    /// assert_eq!(ipxe_script::Comment::new("hi").unwrap().as_str(), "hi");
+    /// assert_eq!(ipxe_script::Comment::new("hi")?.as_str(), "hi");
+    /// # Ok::<(), ipxe_script::Error>(())
     /// ```
     pub fn new(text: &str) -> Result<Self> {
         check_comment(text)?;
@@ -185,7 +187,8 @@ impl Comment {
     /// The text.
     ///
     /// ```
-    /// assert_eq!(ipxe_script::Comment::new("").unwrap().as_str(), "");
+    /// assert_eq!(ipxe_script::Comment::new("")?.as_str(), "");
+    /// # Ok::<(), ipxe_script::Error>(())
     /// ```
     pub fn as_str(&self) -> &str {
         &self.0
@@ -245,17 +248,17 @@ impl fmt::Display for Line {
 ///
 /// ```
 /// use ipxe_script::{Command, Ifconf, Label, Line, NetDev, Pipeline, Script};
-/// let fail = Label::new("fail").unwrap();
+/// let fail = Label::new("fail")?;
 /// let script = Script::new(vec![
 ///     Pipeline::new(Command::Dhcp(Ifconf { interfaces: vec![NetDev(0)], ..Default::default() }))
 ///         .or(Command::Goto(fail.clone()))
 ///         .into(),
 ///     Line::Label(fail),
 ///     Command::Exit(Some(1)).into(),
-/// ])
-/// .unwrap();
+/// ])?;
 /// assert_eq!(script.to_string(), "#!ipxe\ndhcp net0 || goto fail\n:fail\nexit 1\n");
-/// assert_eq!(Script::parse(&script.to_string()).unwrap(), script);
+/// assert_eq!(Script::parse(&script.to_string())?, script);
+/// # Ok::<(), ipxe_script::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Script {
@@ -272,8 +275,9 @@ impl Script {
     ///
     /// ```
     /// use ipxe_script::{Command, Error, Label, Script};
-    /// let err = Script::new(vec![Command::Goto(Label::new("nowhere").unwrap()).into()]);
+    /// let err = Script::new(vec![Command::Goto(Label::new("nowhere")?).into()]);
     /// assert_eq!(err, Err(Error::UndefinedLabel { line: 0 }));
+    /// # Ok::<(), ipxe_script::Error>(())
     /// ```
     pub fn new(lines: Vec<Line>) -> Result<Self> {
         let mut labels = HashSet::new();
@@ -298,8 +302,9 @@ impl Script {
     /// The lines.
     ///
     /// ```
-    /// let s = ipxe_script::Script::new(vec![]).unwrap();
+    /// let s = ipxe_script::Script::new(vec![])?;
     /// assert!(s.lines().is_empty());
+    /// # Ok::<(), ipxe_script::Error>(())
     /// ```
     pub fn lines(&self) -> &[Line] {
         &self.lines
@@ -308,8 +313,9 @@ impl Script {
     /// Gives back the lines.
     ///
     /// ```
-    /// let s = ipxe_script::Script::new(vec![]).unwrap();
+    /// let s = ipxe_script::Script::new(vec![])?;
     /// assert!(s.into_lines().is_empty());
+    /// # Ok::<(), ipxe_script::Error>(())
     /// ```
     pub fn into_lines(self) -> Vec<Line> {
         self.lines
@@ -320,8 +326,9 @@ impl Script {
     ///
     /// ```
     /// use ipxe_script::{Command, Script};
-    /// let s = Script::new(vec![Command::Exit(None).into()]).unwrap();
+    /// let s = Script::new(vec![Command::Exit(None).into()])?;
     /// assert_eq!(s.body().to_string(), "exit\n");
+    /// # Ok::<(), ipxe_script::Error>(())
     /// ```
     pub fn body(&self) -> Body<'_> {
         Body(self)
@@ -337,9 +344,10 @@ impl Script {
     ///
     /// ```
     /// use ipxe_script::Script;
-    /// let s = Script::parse("#!ipxe\nset keep-san 1\nsanboot ${root-path}\n").unwrap();
+    /// let s = Script::parse("#!ipxe\nset keep-san 1\nsanboot ${root-path}\n")?;
     /// assert_eq!(s.lines().len(), 2);
     /// assert!(Script::parse("sanboot ${root-path}\n").is_err());
+    /// # Ok::<(), ipxe_script::Error>(())
     /// ```
     pub fn parse(text: &str) -> Result<Self> {
         let body = text

@@ -107,7 +107,8 @@ impl HostName {
     /// The name as text.
     ///
     /// ```
-    /// assert_eq!(ipxe_script::HostName::new("san").unwrap().as_str(), "san");
+    /// assert_eq!(ipxe_script::HostName::new("san")?.as_str(), "san");
+    /// # Ok::<(), ipxe_script::Error>(())
     /// ```
     pub fn as_str(&self) -> &str {
         &self.0
@@ -142,8 +143,9 @@ impl Server {
     ///
     /// ```
     /// use ipxe_script::Server;
-    /// assert_eq!(Server::parse("10.0.0.1").unwrap().to_string(), "10.0.0.1");
-    /// assert!(matches!(Server::parse("[fe80::1]").unwrap(), Server::Ipv6(_)));
+    /// assert_eq!(Server::parse("10.0.0.1")?.to_string(), "10.0.0.1");
+    /// assert!(matches!(Server::parse("[fe80::1]")?, Server::Ipv6(_)));
+    /// # Ok::<(), ipxe_script::Error>(())
     /// ```
     pub fn parse(text: &str) -> Result<Self> {
         if let Some(inner) = text.strip_prefix('[') {
@@ -198,8 +200,9 @@ impl fmt::Display for Server {
 /// assert_eq!(Lun::new(10).to_string(), "a");
 /// assert_eq!(Lun::new(0).to_string(), "");
 /// assert_eq!(Lun::from_levels([1, 7, 0, 0]).to_string(), "1-7");
-/// assert_eq!(Lun::parse("1-7").unwrap(), Lun::from_levels([1, 7, 0, 0]));
+/// assert_eq!(Lun::parse("1-7")?, Lun::from_levels([1, 7, 0, 0]));
 /// assert_eq!(Lun::new(1).to_bytes(), [0, 1, 0, 0, 0, 0, 0, 0]);
+/// # Ok::<(), ipxe_script::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Lun([u16; 4]);
@@ -264,10 +267,11 @@ impl Lun {
     ///
     /// ```
     /// use ipxe_script::Lun;
-    /// assert_eq!(Lun::parse("").unwrap(), Lun::ZERO);
-    /// assert_eq!(Lun::parse("A").unwrap(), Lun::new(10));
+    /// assert_eq!(Lun::parse("")?, Lun::ZERO);
+    /// assert_eq!(Lun::parse("A")?, Lun::new(10));
     /// assert!(Lun::parse("1-2-3-4-5").is_err());
     /// assert!(Lun::parse("12345").is_err());
+    /// # Ok::<(), ipxe_script::Error>(())
     /// ```
     pub fn parse(text: &str) -> Result<Self> {
         let bad = Error::InvalidRootPath {
@@ -318,14 +322,14 @@ impl fmt::Display for Lun {
 ///     Server::Ipv4([10, 121, 28, 150].into()),
 ///     3260,
 ///     Lun::ZERO,
-///     IscsiName::new("iqn.1991-05.com.microsoft:testsvr-iscsiboot-${net0/mac}-target").unwrap(),
-/// )
-/// .unwrap();
+///     IscsiName::new("iqn.1991-05.com.microsoft:testsvr-iscsiboot-${net0/mac}-target")?,
+/// )?;
 /// assert_eq!(
 ///     rp.to_string(),
 ///     "iscsi:10.121.28.150::::iqn.1991-05.com.microsoft:testsvr-iscsiboot-${net0/mac}-target"
 /// );
-/// assert_eq!(IscsiRootPath::parse(&rp.to_string()).unwrap(), rp);
+/// assert_eq!(IscsiRootPath::parse(&rp.to_string())?, rp);
+/// # Ok::<(), ipxe_script::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct IscsiRootPath {
@@ -344,8 +348,9 @@ impl IscsiRootPath {
     ///
     /// ```
     /// use ipxe_script::{IscsiName, IscsiRootPath, Lun, Server};
-    /// let t = IscsiName::new("iqn.2010-04.org.example:disk1").unwrap();
+    /// let t = IscsiName::new("iqn.2010-04.org.example:disk1")?;
     /// assert!(IscsiRootPath::new(Server::Ipv4([10, 0, 0, 1].into()), 0, Lun::ZERO, t).is_err());
+    /// # Ok::<(), ipxe_script::Error>(())
     /// ```
     pub fn new(server: Server, port: u16, lun: Lun, target: IscsiName) -> Result<Self> {
         if port == 0 {
@@ -368,10 +373,11 @@ impl IscsiRootPath {
     ///
     /// ```
     /// use ipxe_script::IscsiRootPath;
-    /// let rp = IscsiRootPath::parse("iscsi:[fe80::1]:6:3261:1-7:iqn.2010-04.org.example:d").unwrap();
+    /// let rp = IscsiRootPath::parse("iscsi:[fe80::1]:6:3261:1-7:iqn.2010-04.org.example:d")?;
     /// assert_eq!(rp.port(), 3261);
     /// assert_eq!(rp.to_string(), "iscsi:[fe80::1]::3261:1-7:iqn.2010-04.org.example:d");
     /// assert!(IscsiRootPath::parse("iscsi:10.0.0.1:::iqn.2010-04.org.example:d").is_err());
+    /// # Ok::<(), ipxe_script::Error>(())
     /// ```
     pub fn parse(text: &str) -> Result<Self> {
         let rest = text.strip_prefix("iscsi:").ok_or(Error::InvalidRootPath {
@@ -409,8 +415,9 @@ impl IscsiRootPath {
     /// The target's address.
     ///
     /// ```
-    /// let rp = ipxe_script::IscsiRootPath::parse("iscsi:san::::iqn.2010-04.org.example:d").unwrap();
+    /// let rp = ipxe_script::IscsiRootPath::parse("iscsi:san::::iqn.2010-04.org.example:d")?;
     /// assert_eq!(rp.server().to_string(), "san");
+    /// # Ok::<(), ipxe_script::Error>(())
     /// ```
     pub fn server(&self) -> &Server {
         &self.server
@@ -419,8 +426,9 @@ impl IscsiRootPath {
     /// The TCP port.
     ///
     /// ```
-    /// let rp = ipxe_script::IscsiRootPath::parse("iscsi:san::::iqn.2010-04.org.example:d").unwrap();
+    /// let rp = ipxe_script::IscsiRootPath::parse("iscsi:san::::iqn.2010-04.org.example:d")?;
     /// assert_eq!(rp.port(), 3260);
+    /// # Ok::<(), ipxe_script::Error>(())
     /// ```
     pub fn port(&self) -> u16 {
         self.port
@@ -429,8 +437,9 @@ impl IscsiRootPath {
     /// The LUN.
     ///
     /// ```
-    /// let rp = ipxe_script::IscsiRootPath::parse("iscsi:san:::a:iqn.2010-04.org.example:d").unwrap();
+    /// let rp = ipxe_script::IscsiRootPath::parse("iscsi:san:::a:iqn.2010-04.org.example:d")?;
     /// assert_eq!(rp.lun(), ipxe_script::Lun::new(10));
+    /// # Ok::<(), ipxe_script::Error>(())
     /// ```
     pub fn lun(&self) -> Lun {
         self.lun
@@ -439,8 +448,9 @@ impl IscsiRootPath {
     /// The target name.
     ///
     /// ```
-    /// let rp = ipxe_script::IscsiRootPath::parse("iscsi:san::::iqn.2010-04.org.example:d").unwrap();
+    /// let rp = ipxe_script::IscsiRootPath::parse("iscsi:san::::iqn.2010-04.org.example:d")?;
     /// assert_eq!(rp.target().to_string(), "iqn.2010-04.org.example:d");
+    /// # Ok::<(), ipxe_script::Error>(())
     /// ```
     pub fn target(&self) -> &IscsiName {
         &self.target
@@ -449,8 +459,9 @@ impl IscsiRootPath {
     /// The root path as one script word (the target name's expansions stay expansions).
     ///
     /// ```
-    /// let rp = ipxe_script::IscsiRootPath::parse("iscsi:san::::iqn.2010-04.org.x:${uuid}").unwrap();
+    /// let rp = ipxe_script::IscsiRootPath::parse("iscsi:san::::iqn.2010-04.org.x:${uuid}")?;
     /// assert_eq!(rp.to_word().parts().len(), 2);
+    /// # Ok::<(), ipxe_script::Error>(())
     /// ```
     pub fn to_word(&self) -> Word {
         let prefix = format!("iscsi:{}::{}:{}:", self.server, self.port_field(), self.lun);
@@ -517,11 +528,11 @@ fn split_root_path(rest: &str) -> Result<[&str; 5]> {
 ///     Server::Ipv4([192, 168, 0, 2].into()),
 ///     3260,
 ///     Lun::new(1),
-///     IscsiName::new("iqn.2010-04.org.example:disk1").unwrap(),
-/// )
-/// .unwrap();
+///     IscsiName::new("iqn.2010-04.org.example:disk1")?,
+/// )?;
 /// assert_eq!(uri.to_string(), "iscsi:192.168.0.2:::1:iqn.2010-04.org.example:disk1");
-/// assert_eq!(SanUri::from(SettingRef::named("root-path").unwrap()).to_string(), "${root-path}");
+/// assert_eq!(SanUri::from(SettingRef::named("root-path")?).to_string(), "${root-path}");
+/// # Ok::<(), ipxe_script::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SanUri(Word);
@@ -535,8 +546,9 @@ impl SanUri {
     ///
     /// ```
     /// use ipxe_script::{IscsiName, Lun, SanUri, Server};
-    /// let t = IscsiName::new("iqn.2010-04.org.example:d").unwrap();
+    /// let t = IscsiName::new("iqn.2010-04.org.example:d")?;
     /// assert!(SanUri::iscsi(Server::Ipv4([10, 0, 0, 1].into()), 3260, Lun::ZERO, t).is_ok());
+    /// # Ok::<(), ipxe_script::Error>(())
     /// ```
     pub fn iscsi(server: Server, port: u16, lun: Lun, target: IscsiName) -> Result<Self> {
         Ok(IscsiRootPath::new(server, port, lun, target)?.into())
@@ -546,8 +558,9 @@ impl SanUri {
     ///
     /// ```
     /// use ipxe_script::{SanUri, Word};
-    /// let uri = SanUri::from_word(Word::literal("http://boot.example/disk.img").unwrap());
+    /// let uri = SanUri::from_word(Word::literal("http://boot.example/disk.img")?);
     /// assert_eq!(uri.to_string(), "http://boot.example/disk.img");
+    /// # Ok::<(), ipxe_script::Error>(())
     /// ```
     pub fn from_word(word: Word) -> Self {
         SanUri(word)
@@ -557,8 +570,9 @@ impl SanUri {
     ///
     /// ```
     /// use ipxe_script::{SanUri, Word};
-    /// let uri = SanUri::from_word(Word::literal("x").unwrap());
+    /// let uri = SanUri::from_word(Word::literal("x")?);
     /// assert_eq!(uri.as_word().as_literal(), Some("x"));
+    /// # Ok::<(), ipxe_script::Error>(())
     /// ```
     pub fn as_word(&self) -> &Word {
         &self.0
@@ -568,8 +582,9 @@ impl SanUri {
     ///
     /// ```
     /// use ipxe_script::{SanUri, Word};
-    /// let uri = SanUri::from_word(Word::literal("iscsi:san::::iqn.2010-04.org.x:d").unwrap());
-    /// assert_eq!(uri.iscsi_root_path().unwrap().port(), 3260);
+    /// let uri = SanUri::from_word(Word::literal("iscsi:san::::iqn.2010-04.org.x:d")?);
+    /// assert_eq!(uri.iscsi_root_path().ok_or("not an iSCSI root path")?.port(), 3260);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn iscsi_root_path(&self) -> Option<IscsiRootPath> {
         IscsiRootPath::parse(&self.0.to_string()).ok()

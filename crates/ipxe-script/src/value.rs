@@ -205,8 +205,9 @@ fn check_name(what: &'static str, s: &str) -> Result<()> {
 ///
 /// ```
 /// use ipxe_script::SettingName;
-/// assert_eq!(SettingName::new("root-path").unwrap().as_str(), "root-path");
+/// assert_eq!(SettingName::new("root-path")?.as_str(), "root-path");
 /// assert!(SettingName::new("net0/mac").is_err());
+/// # Ok::<(), ipxe_script::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SettingName(String);
@@ -229,7 +230,8 @@ impl SettingName {
     /// The name as text.
     ///
     /// ```
-    /// assert_eq!(ipxe_script::SettingName::new("keep-san").unwrap().as_str(), "keep-san");
+    /// assert_eq!(ipxe_script::SettingName::new("keep-san")?.as_str(), "keep-san");
+    /// # Ok::<(), ipxe_script::Error>(())
     /// ```
     pub fn as_str(&self) -> &str {
         &self.0
@@ -242,8 +244,9 @@ impl SettingName {
 /// ```
 /// use ipxe_script::Scope;
 /// assert_eq!(Scope::netdev(0).as_str(), "net0");
-/// assert_eq!(Scope::new("net0.dhcp").unwrap().as_str(), "net0.dhcp");
+/// assert_eq!(Scope::new("net0.dhcp")?.as_str(), "net0.dhcp");
 /// assert!(Scope::new("net0..dhcp").is_err());
+/// # Ok::<(), ipxe_script::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Scope(String);
@@ -287,7 +290,8 @@ impl Scope {
     /// The block name as text.
     ///
     /// ```
-    /// assert_eq!(ipxe_script::Scope::new("smbios").unwrap().as_str(), "smbios");
+    /// assert_eq!(ipxe_script::Scope::new("smbios")?.as_str(), "smbios");
+    /// # Ok::<(), ipxe_script::Error>(())
     /// ```
     pub fn as_str(&self) -> &str {
         &self.0
@@ -300,7 +304,8 @@ impl Scope {
 /// use ipxe_script::{Scope, SettingRef, SettingType};
 /// let mac = SettingRef::mac(0, Some(SettingType::Hexhyp));
 /// assert_eq!(mac.to_string(), "net0/mac:hexhyp");
-/// assert_eq!(SettingRef::parse("net0/mac:hexhyp").unwrap(), mac);
+/// assert_eq!(SettingRef::parse("net0/mac:hexhyp")?, mac);
+/// # Ok::<(), ipxe_script::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SettingRef {
@@ -320,8 +325,9 @@ impl SettingRef {
     /// As [`SettingName::new`].
     ///
     /// ```
-    /// let r = ipxe_script::SettingRef::named("initiator-iqn").unwrap();
+    /// let r = ipxe_script::SettingRef::named("initiator-iqn")?;
     /// assert_eq!(r.to_string(), "initiator-iqn");
+    /// # Ok::<(), ipxe_script::Error>(())
     /// ```
     pub fn named(name: &str) -> Result<Self> {
         Ok(SettingRef {
@@ -335,8 +341,9 @@ impl SettingRef {
     ///
     /// ```
     /// use ipxe_script::{SettingRef, SettingType};
-    /// let r = SettingRef::named("idx").unwrap().typed(SettingType::Int32);
+    /// let r = SettingRef::named("idx")?.typed(SettingType::Int32);
     /// assert_eq!(r.to_string(), "idx:int32");
+    /// # Ok::<(), ipxe_script::Error>(())
     /// ```
     pub fn typed(mut self, ty: SettingType) -> Self {
         self.ty = Some(ty);
@@ -347,8 +354,9 @@ impl SettingRef {
     ///
     /// ```
     /// use ipxe_script::{Scope, SettingRef};
-    /// let r = SettingRef::named("ip").unwrap().scoped(Scope::netdev(0));
+    /// let r = SettingRef::named("ip")?.scoped(Scope::netdev(0));
     /// assert_eq!(r.to_string(), "net0/ip");
+    /// # Ok::<(), ipxe_script::Error>(())
     /// ```
     pub fn scoped(mut self, scope: Scope) -> Self {
         self.scope = Some(scope);
@@ -376,9 +384,10 @@ impl SettingRef {
     /// [`Error::InvalidByte`] at the `:`.
     ///
     /// ```
-    /// let r = ipxe_script::SettingRef::parse("175.190").unwrap();
+    /// let r = ipxe_script::SettingRef::parse("175.190")?;
     /// assert_eq!(r.name.as_str(), "175.190");
     /// assert!(ipxe_script::SettingRef::parse("mac:nosuchtype").is_err());
+    /// # Ok::<(), ipxe_script::Error>(())
     /// ```
     pub fn parse(text: &str) -> Result<Self> {
         let (scope, rest) = match text.split_once('/') {
@@ -410,7 +419,8 @@ impl SettingRef {
     /// ```
     /// use ipxe_script::{SettingRef, SettingType};
     /// assert_eq!(SettingRef::mac(0, None).effective_type(), SettingType::Hex);
-    /// assert_eq!(SettingRef::named("hostname").unwrap().effective_type(), SettingType::String);
+    /// assert_eq!(SettingRef::named("hostname")?.effective_type(), SettingType::String);
+    /// # Ok::<(), ipxe_script::Error>(())
     /// ```
     pub fn effective_type(&self) -> SettingType {
         if let Some(ty) = self.ty {
@@ -481,13 +491,13 @@ pub enum Part {
 /// let word = Word::from_parts([
 ///     Part::Literal("iqn.2010-04.org.ipxe:".into()),
 ///     Part::Expand(SettingRef::mac(0, Some(SettingType::Hexhyp))),
-/// ])
-/// .unwrap();
+/// ])?;
 /// assert_eq!(word.to_string(), "iqn.2010-04.org.ipxe:${net0/mac:hexhyp}");
-/// assert_eq!(Word::parse(&word.to_string()).unwrap(), word);
+/// assert_eq!(Word::parse(&word.to_string())?, word);
 /// assert!(Word::literal("a b").is_err());
 /// assert!(Word::literal("#x").is_err());
 /// assert!(Word::literal("${x}").is_err());
+/// # Ok::<(), ipxe_script::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Word {
@@ -502,7 +512,8 @@ impl Word {
     /// See [`Word::from_parts`].
     ///
     /// ```
-    /// assert_eq!(ipxe_script::Word::literal("0x80").unwrap().to_string(), "0x80");
+    /// assert_eq!(ipxe_script::Word::literal("0x80")?.to_string(), "0x80");
+    /// # Ok::<(), ipxe_script::Error>(())
     /// ```
     pub fn literal(text: &str) -> Result<Self> {
         Self::from_parts([Part::Literal(text.to_owned())])
@@ -512,8 +523,9 @@ impl Word {
     ///
     /// ```
     /// use ipxe_script::{SettingRef, Word};
-    /// let w = Word::expansion(SettingRef::named("root-path").unwrap());
+    /// let w = Word::expansion(SettingRef::named("root-path")?);
     /// assert_eq!(w.to_string(), "${root-path}");
+    /// # Ok::<(), ipxe_script::Error>(())
     /// ```
     pub fn expansion(setting: SettingRef) -> Self {
         Word {
@@ -536,9 +548,10 @@ impl Word {
     /// use ipxe_script::{Error, Part, SettingRef, Word};
     /// let dollar = Word::from_parts([
     ///     Part::Literal("$".into()),
-    ///     Part::Expand(SettingRef::named("x").unwrap()),
+    ///     Part::Expand(SettingRef::named("x")?),
     /// ]);
     /// assert_eq!(dollar, Err(Error::ExpansionBoundary { what: "word" }));
+    /// # Ok::<(), ipxe_script::Error>(())
     /// ```
     pub fn from_parts(parts: impl IntoIterator<Item = Part>) -> Result<Self> {
         let word = Word::from_validated_parts_unchecked(parts);
@@ -617,9 +630,10 @@ impl Word {
     ///
     /// ```
     /// use ipxe_script::Word;
-    /// let w = Word::parse("http://${next-server}/boot.ipxe?mac=${net0/mac:hexhyp}").unwrap();
+    /// let w = Word::parse("http://${next-server}/boot.ipxe?mac=${net0/mac:hexhyp}")?;
     /// assert_eq!(w.parts().len(), 4);
     /// assert!(Word::parse("${net0/mac").is_err());
+    /// # Ok::<(), ipxe_script::Error>(())
     /// ```
     pub fn parse(text: &str) -> Result<Self> {
         let mut parts = Vec::new();
@@ -650,7 +664,8 @@ impl Word {
     /// The parts, canonical (no two literals in a row, none empty).
     ///
     /// ```
-    /// assert_eq!(ipxe_script::Word::literal("x").unwrap().parts().len(), 1);
+    /// assert_eq!(ipxe_script::Word::literal("x")?.parts().len(), 1);
+    /// # Ok::<(), ipxe_script::Error>(())
     /// ```
     pub fn parts(&self) -> &[Part] {
         &self.parts
@@ -660,8 +675,9 @@ impl Word {
     ///
     /// ```
     /// use ipxe_script::Word;
-    /// assert_eq!(Word::literal("net0").unwrap().as_literal(), Some("net0"));
-    /// assert_eq!(Word::parse("${ip}").unwrap().as_literal(), None);
+    /// assert_eq!(Word::literal("net0")?.as_literal(), Some("net0"));
+    /// assert_eq!(Word::parse("${ip}")?.as_literal(), None);
+    /// # Ok::<(), ipxe_script::Error>(())
     /// ```
     pub fn as_literal(&self) -> Option<&str> {
         match self.parts.as_slice() {
@@ -675,9 +691,10 @@ impl Word {
     ///
     /// ```
     /// use ipxe_script::Word;
-    /// assert!(Word::literal("-n").unwrap().starts_with_dash());
-    /// assert!(Word::parse("${x}-n").unwrap().starts_with_dash());
-    /// assert!(!Word::parse("${x}n-").unwrap().starts_with_dash());
+    /// assert!(Word::literal("-n")?.starts_with_dash());
+    /// assert!(Word::parse("${x}-n")?.starts_with_dash());
+    /// assert!(!Word::parse("${x}n-")?.starts_with_dash());
+    /// # Ok::<(), ipxe_script::Error>(())
     /// ```
     pub fn starts_with_dash(&self) -> bool {
         self.parts.iter().find_map(|p| match p {
@@ -691,8 +708,9 @@ impl Word {
     ///
     /// ```
     /// use ipxe_script::Word;
-    /// let w = Word::parse("mac-${net0/mac:hexhyp}").unwrap();
+    /// let w = Word::parse("mac-${net0/mac:hexhyp}")?;
     /// assert_eq!(w.expand_with(&mut |_| "52-54-00-12-34-56".into()), "mac-52-54-00-12-34-56");
+    /// # Ok::<(), ipxe_script::Error>(())
     /// ```
     pub fn expand_with(&self, lookup: &mut dyn FnMut(&SettingRef) -> String) -> String {
         let mut out = String::new();

@@ -579,9 +579,10 @@ fn reject() -> impl Strategy<Value = Pdu> {
 /// ```
 /// use proptest::strategy::{Strategy, ValueTree};
 /// let mut runner = proptest::test_runner::TestRunner::deterministic();
-/// let pdu = iscsi_pdu::arbitrary::any_pdu().new_tree(&mut runner).unwrap().current();
-/// let wire = pdu.to_bytes(iscsi_pdu::Digests::ALL).unwrap();
-/// assert_eq!(iscsi_pdu::Pdu::parse(wire.into(), iscsi_pdu::Digests::ALL).unwrap(), pdu);
+/// let pdu = iscsi_pdu::arbitrary::any_pdu().new_tree(&mut runner).map_err(|reason| reason.to_string())?.current();
+/// let wire = pdu.to_bytes(iscsi_pdu::Digests::ALL)?;
+/// assert_eq!(iscsi_pdu::Pdu::parse(wire.into(), iscsi_pdu::Digests::ALL)?, pdu);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn any_pdu() -> impl Strategy<Value = Pdu> {
     prop_oneof![

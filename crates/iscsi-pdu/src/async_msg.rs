@@ -19,9 +19,10 @@ const PARAMETER3: usize = 42;
 /// let msg = AsyncMessage { lun: Lun::ZERO, stat_sn: SerialNumber(4), exp_cmd_sn: SerialNumber(8),
 ///     max_cmd_sn: SerialNumber(40), event: AsyncEvent::LogoutRequest, vcode: 0,
 ///     parameter1: 0, parameter2: 0, parameter3: 5, data: bytes::Bytes::new() };
-/// let wire = Pdu::AsyncMessage(msg.clone()).to_bytes(Digests::NONE).unwrap();
+/// let wire = Pdu::AsyncMessage(msg.clone()).to_bytes(Digests::NONE)?;
 /// assert_eq!(&wire[16..20], &[0xff; 4]);
-/// assert_eq!(Pdu::parse(wire.into(), Digests::NONE).unwrap(), Pdu::AsyncMessage(msg));
+/// assert_eq!(Pdu::parse(wire.into(), Digests::NONE)?, Pdu::AsyncMessage(msg));
+/// # Ok::<(), iscsi_pdu::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AsyncMessage {

@@ -58,10 +58,11 @@ pub(crate) const FINAL: u8 = 0x80;
 /// let mut bhs = Bhs::new_unchecked(&mut raw[..]);
 /// bhs.set_opcode(Opcode::NopOut, true);
 /// bhs.set_data_segment_len(5);
-/// let bhs = Bhs::new_checked(&raw[..]).unwrap();
+/// let bhs = Bhs::new_checked(&raw[..])?;
 /// assert_eq!(bhs.opcode(), Opcode::NopOut);
 /// assert!(bhs.immediate());
 /// assert_eq!(bhs.data_segment_len(), 5);
+/// # Ok::<(), iscsi_pdu::Error>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct Bhs<T: AsRef<[u8]>> {

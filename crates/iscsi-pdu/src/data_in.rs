@@ -21,11 +21,12 @@ const STATUS: usize = 3;
 ///     residual: Residual::None, lun: Lun::ZERO, itt: Itt(7), ttt: Ttt::RESERVED,
 ///     stat_sn: SerialNumber(4), exp_cmd_sn: SerialNumber(8), max_cmd_sn: SerialNumber(40),
 ///     data_sn: SerialNumber(0), buffer_offset: 0, data: bytes::Bytes::from(vec![1u8; 512]) };
-/// let encoded = Pdu::DataIn(data_in.clone()).encode(Digests::NONE).unwrap();
+/// let encoded = Pdu::DataIn(data_in.clone()).encode(Digests::NONE)?;
 /// assert_eq!(encoded.len(), 48 + 512);
-/// let wire = Pdu::DataIn(data_in.clone()).to_bytes(Digests::NONE).unwrap();
+/// let wire = Pdu::DataIn(data_in.clone()).to_bytes(Digests::NONE)?;
 /// assert_eq!(wire[1], 0x81); // F, S
-/// assert_eq!(Pdu::parse(wire.into(), Digests::NONE).unwrap(), Pdu::DataIn(data_in));
+/// assert_eq!(Pdu::parse(wire.into(), Digests::NONE)?, Pdu::DataIn(data_in));
+/// # Ok::<(), iscsi_pdu::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DataIn {

@@ -16,10 +16,11 @@ pub(crate) const BUFFER_OFFSET: usize = 40;
 /// let out = DataOut { final_bit: true, lun: Lun::ZERO, itt: Itt(7), ttt: Ttt(0x100),
 ///     exp_stat_sn: SerialNumber(3), data_sn: SerialNumber(0), buffer_offset: 8192,
 ///     data: bytes::Bytes::from(vec![0xab; 8192]) };
-/// let wire = bytes::Bytes::from(Pdu::DataOut(out.clone()).to_bytes(Digests::NONE).unwrap());
-/// let Pdu::DataOut(back) = Pdu::parse(wire.clone(), Digests::NONE).unwrap() else { panic!() };
+/// let wire = bytes::Bytes::from(Pdu::DataOut(out.clone()).to_bytes(Digests::NONE)?);
+/// let Pdu::DataOut(back) = Pdu::parse(wire.clone(), Digests::NONE)? else { panic!() };
 /// assert_eq!(back.data.as_ptr(), wire[48..].as_ptr()); // zero-copy
 /// assert_eq!(back, out);
+/// # Ok::<(), iscsi_pdu::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DataOut {

@@ -129,15 +129,16 @@ impl Malformed {
 /// let ping = Pdu::NopOut(NopOut { immediate: true, lun: Lun::ZERO, itt: Itt(1),
 ///     ttt: Ttt::RESERVED, cmd_sn: SerialNumber(1), exp_stat_sn: SerialNumber(1),
 ///     data: bytes::Bytes::from_static(b"ping") });
-/// let wire = ping.to_bytes(Digests::NONE).unwrap();
+/// let wire = ping.to_bytes(Digests::NONE)?;
 ///
 /// let mut framer = Framer::new(FramerConfig::default());
 /// let mut buf = BytesMut::new();
 /// buf.extend_from_slice(&wire[..10]);
-/// assert_eq!(framer.decode(&mut buf).unwrap(), Framed::NeedMore(38));
+/// assert_eq!(framer.decode(&mut buf)?, Framed::NeedMore(38));
 /// buf.extend_from_slice(&wire[10..]);
-/// assert_eq!(framer.decode(&mut buf).unwrap(), Framed::Pdu(ping));
+/// assert_eq!(framer.decode(&mut buf)?, Framed::Pdu(ping));
 /// assert!(buf.is_empty());
+/// # Ok::<(), iscsi_pdu::Error>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct Framer {

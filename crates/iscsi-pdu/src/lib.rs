@@ -51,15 +51,16 @@
 //!     ),
 //! });
 //! let mut stream = BytesMut::new();
-//! login.encode_into(Digests::NONE, &mut stream).unwrap();
+//! login.encode_into(Digests::NONE, &mut stream)?;
 //!
 //! let mut framer = Framer::new(FramerConfig::default());
-//! let Framed::Pdu(Pdu::LoginRequest(req)) = framer.decode(&mut stream).unwrap() else {
+//! let Framed::Pdu(Pdu::LoginRequest(req)) = framer.decode(&mut stream)? else {
 //!     panic!("expected a login request");
 //! };
-//! let keys = text_data::TextPairs::parse(&req.data).unwrap();
+//! let keys = text_data::TextPairs::parse(&req.data)?;
 //! assert_eq!(keys.get("AuthMethod"), Some("None"));
 //! assert_eq!(Pdu::LoginRequest(req), login);
+//! # Ok::<(), iscsi_pdu::Error>(())
 //! ```
 //!
 //! ## Fuzzing

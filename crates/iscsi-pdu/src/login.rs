@@ -59,9 +59,10 @@ impl StageFlags {
 ///     version_max: 0, version_min: 0, isid: Isid([0x80, 0, 0, 0x12, 0, 0]), tsih: Tsih(0),
 ///     itt: Itt(0), cid: Cid(0), cmd_sn: SerialNumber(1), exp_stat_sn: SerialNumber(0),
 ///     data: bytes::Bytes::from_static(b"AuthMethod=None\0") };
-/// let wire = Pdu::LoginRequest(req.clone()).to_bytes(Digests::NONE).unwrap();
+/// let wire = Pdu::LoginRequest(req.clone()).to_bytes(Digests::NONE)?;
 /// assert_eq!(&wire[..2], &[0x43, 0x81]); // Immediate + Login; T, CSG=0, NSG=1
-/// assert_eq!(Pdu::parse(wire.into(), Digests::NONE).unwrap(), Pdu::LoginRequest(req));
+/// assert_eq!(Pdu::parse(wire.into(), Digests::NONE)?, Pdu::LoginRequest(req));
+/// # Ok::<(), iscsi_pdu::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoginRequest {
@@ -152,9 +153,10 @@ impl Codec for LoginRequest {
 ///     version_active: 0, isid: Isid([0x80, 0, 0, 0x12, 0, 0]), tsih: Tsih(0), itt: Itt(0),
 ///     stat_sn: SerialNumber(0), exp_cmd_sn: SerialNumber(1), max_cmd_sn: SerialNumber(1),
 ///     status: LoginStatus::AUTHORIZATION_FAILURE, data: bytes::Bytes::new() };
-/// let wire = Pdu::LoginResponse(rsp.clone()).to_bytes(Digests::NONE).unwrap();
+/// let wire = Pdu::LoginResponse(rsp.clone()).to_bytes(Digests::NONE)?;
 /// assert_eq!(&wire[36..38], &[2, 2]);
-/// assert_eq!(Pdu::parse(wire.into(), Digests::NONE).unwrap(), Pdu::LoginResponse(rsp));
+/// assert_eq!(Pdu::parse(wire.into(), Digests::NONE)?, Pdu::LoginResponse(rsp));
+/// # Ok::<(), iscsi_pdu::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoginResponse {

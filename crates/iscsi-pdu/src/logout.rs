@@ -16,9 +16,10 @@ const TIME2RETAIN: usize = 42;
 /// use iscsi_pdu::*;
 /// let req = LogoutRequest { immediate: true, reason: LogoutReason::CloseSession, itt: Itt(3),
 ///     cid: Cid(0), cmd_sn: SerialNumber(9), exp_stat_sn: SerialNumber(8) };
-/// let wire = Pdu::LogoutRequest(req.clone()).to_bytes(Digests::NONE).unwrap();
+/// let wire = Pdu::LogoutRequest(req.clone()).to_bytes(Digests::NONE)?;
 /// assert_eq!(&wire[..2], &[0x46, 0x80]);
-/// assert_eq!(Pdu::parse(wire.into(), Digests::NONE).unwrap(), Pdu::LogoutRequest(req));
+/// assert_eq!(Pdu::parse(wire.into(), Digests::NONE)?, Pdu::LogoutRequest(req));
+/// # Ok::<(), iscsi_pdu::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogoutRequest {
@@ -71,8 +72,9 @@ impl Codec for LogoutRequest {
 /// let rsp = LogoutResponse { response: LogoutResult::Success, itt: Itt(3),
 ///     stat_sn: SerialNumber(8), exp_cmd_sn: SerialNumber(10), max_cmd_sn: SerialNumber(41),
 ///     time2wait: 0, time2retain: 0 };
-/// let wire = Pdu::LogoutResponse(rsp.clone()).to_bytes(Digests::NONE).unwrap();
-/// assert_eq!(Pdu::parse(wire.into(), Digests::NONE).unwrap(), Pdu::LogoutResponse(rsp));
+/// let wire = Pdu::LogoutResponse(rsp.clone()).to_bytes(Digests::NONE)?;
+/// assert_eq!(Pdu::parse(wire.into(), Digests::NONE)?, Pdu::LogoutResponse(rsp));
+/// # Ok::<(), iscsi_pdu::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogoutResponse {

@@ -15,9 +15,10 @@ use crate::{Error, Itt, Lun, Opcode, SerialNumber, Ttt};
 /// use iscsi_pdu::{Digests, Itt, Lun, NopOut, Pdu, SerialNumber, Ttt};
 /// let ping = NopOut { immediate: true, lun: Lun::ZERO, itt: Itt(1), ttt: Ttt::RESERVED,
 ///     cmd_sn: SerialNumber(5), exp_stat_sn: SerialNumber(9), data: bytes::Bytes::from_static(b"hi") };
-/// let wire = Pdu::NopOut(ping.clone()).to_bytes(Digests::NONE).unwrap();
+/// let wire = Pdu::NopOut(ping.clone()).to_bytes(Digests::NONE)?;
 /// assert_eq!(wire.len(), 48 + 4); // "hi" padded to 4 bytes
-/// assert_eq!(Pdu::parse(wire.into(), Digests::NONE).unwrap(), Pdu::NopOut(ping));
+/// assert_eq!(Pdu::parse(wire.into(), Digests::NONE)?, Pdu::NopOut(ping));
+/// # Ok::<(), iscsi_pdu::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NopOut {
@@ -76,9 +77,10 @@ impl Codec for NopOut {
 /// use iscsi_pdu::{Digests, Itt, Lun, NopIn, Pdu, SerialNumber, Ttt};
 /// let pong = NopIn { lun: Lun::ZERO, itt: Itt(1), ttt: Ttt::RESERVED, stat_sn: SerialNumber(9),
 ///     exp_cmd_sn: SerialNumber(6), max_cmd_sn: SerialNumber(70), data: bytes::Bytes::new() };
-/// let wire = Pdu::NopIn(pong.clone()).to_bytes(Digests::NONE).unwrap();
+/// let wire = Pdu::NopIn(pong.clone()).to_bytes(Digests::NONE)?;
 /// assert_eq!(wire[0], 0x20);
-/// assert_eq!(Pdu::parse(wire.into(), Digests::NONE).unwrap(), Pdu::NopIn(pong));
+/// assert_eq!(Pdu::parse(wire.into(), Digests::NONE)?, Pdu::NopIn(pong));
+/// # Ok::<(), iscsi_pdu::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NopIn {

@@ -30,9 +30,10 @@ pub const MAX_DATA_SEGMENT_LEN: u32 = 0x00ff_ffff;
 /// let nop = Pdu::NopOut(NopOut { immediate: true, lun: Lun::ZERO, itt: Itt::RESERVED,
 ///     ttt: Ttt::RESERVED, cmd_sn: SerialNumber(1), exp_stat_sn: SerialNumber(1),
 ///     data: bytes::Bytes::new() });
-/// let wire = nop.to_bytes(Digests::ALL).unwrap();
+/// let wire = nop.to_bytes(Digests::ALL)?;
 /// assert_eq!(wire.len(), 48 + 4); // BHS + header digest; no data, so no data digest
-/// assert_eq!(Pdu::parse(wire.into(), Digests::ALL).unwrap(), nop);
+/// assert_eq!(Pdu::parse(wire.into(), Digests::ALL)?, nop);
+/// # Ok::<(), iscsi_pdu::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(missing_docs)] // each variant is documented by its payload type
@@ -476,11 +477,12 @@ fn opcode_of<C: Codec>(_: &C) -> Opcode {
 ///     residual: Residual::None, lun: Lun::ZERO, itt: Itt(1), ttt: Ttt::RESERVED,
 ///     stat_sn: SerialNumber(0), exp_cmd_sn: SerialNumber(0), max_cmd_sn: SerialNumber(0),
 ///     data_sn: SerialNumber(0), buffer_offset: 0, data: data.clone() });
-/// let encoded = pdu.encode(Digests::ALL).unwrap();
+/// let encoded = pdu.encode(Digests::ALL)?;
 /// assert_eq!(encoded.len(), 48 + 4 + 8192 + 4);
 /// let mut slices = [std::io::IoSlice::new(&[]); 4];
 /// assert_eq!(encoded.chunks_vectored(&mut slices), 3);
 /// assert_eq!(slices[1].as_ptr(), data.as_ptr()); // the payload itself, not a copy
+/// # Ok::<(), iscsi_pdu::Error>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct EncodedPdu {

@@ -14,9 +14,10 @@ const DESIRED_LENGTH: usize = 44;
 /// let r2t = ReadyToTransfer { lun: Lun::ZERO, itt: Itt(7), ttt: Ttt(0x100),
 ///     stat_sn: SerialNumber(4), exp_cmd_sn: SerialNumber(8), max_cmd_sn: SerialNumber(40),
 ///     r2t_sn: SerialNumber(0), buffer_offset: 65536, desired_length: 65536 };
-/// let wire = Pdu::ReadyToTransfer(r2t.clone()).to_bytes(Digests::NONE).unwrap();
+/// let wire = Pdu::ReadyToTransfer(r2t.clone()).to_bytes(Digests::NONE)?;
 /// assert_eq!(&wire[..2], &[0x31, 0x80]);
-/// assert_eq!(Pdu::parse(wire.into(), Digests::NONE).unwrap(), Pdu::ReadyToTransfer(r2t));
+/// assert_eq!(Pdu::parse(wire.into(), Digests::NONE)?, Pdu::ReadyToTransfer(r2t));
+/// # Ok::<(), iscsi_pdu::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReadyToTransfer {

@@ -17,10 +17,11 @@ const REASON: usize = 2;
 /// let bad = [0x1cu8; 48]; // a vendor-specific opcode nobody here understands
 /// let reject = Reject::for_header(RejectReason::CommandNotSupported, &bad, SerialNumber(4),
 ///     SerialNumber(8), SerialNumber(40));
-/// let wire = Pdu::Reject(reject.clone()).to_bytes(Digests::NONE).unwrap();
+/// let wire = Pdu::Reject(reject.clone()).to_bytes(Digests::NONE)?;
 /// assert_eq!(&wire[..3], &[0x3f, 0x80, 0x05]);
 /// assert_eq!(&wire[48..], &bad[..]);
-/// assert_eq!(Pdu::parse(wire.into(), Digests::NONE).unwrap(), Pdu::Reject(reject));
+/// assert_eq!(Pdu::parse(wire.into(), Digests::NONE)?, Pdu::Reject(reject));
+/// # Ok::<(), iscsi_pdu::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reject {

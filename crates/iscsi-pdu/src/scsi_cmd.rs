@@ -21,9 +21,10 @@ const CDB: usize = 32;
 /// cdb[8] = 8;    // 8 blocks
 /// let cmd = ScsiCommand { read: true, expected_data_length: 4096, cdb, itt: Itt(7),
 ///     cmd_sn: SerialNumber(1), ..ScsiCommand::default() };
-/// let wire = Pdu::ScsiCommand(cmd.clone()).to_bytes(Digests::NONE).unwrap();
+/// let wire = Pdu::ScsiCommand(cmd.clone()).to_bytes(Digests::NONE)?;
 /// assert_eq!(&wire[..2], &[0x01, 0xc1]); // opcode; F, R, ATTR=Simple
-/// assert_eq!(Pdu::parse(wire.into(), Digests::NONE).unwrap(), Pdu::ScsiCommand(cmd));
+/// assert_eq!(Pdu::parse(wire.into(), Digests::NONE)?, Pdu::ScsiCommand(cmd));
+/// # Ok::<(), iscsi_pdu::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScsiCommand {

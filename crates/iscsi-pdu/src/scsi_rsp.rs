@@ -105,11 +105,12 @@ impl Residual {
 /// let rsp = ScsiResponse { status: ScsiStatus::CHECK_CONDITION, itt: Itt(7),
 ///     residual: Residual::Underflow(512), data: ScsiResponse::sense_segment(&sense),
 ///     ..ScsiResponse::default() };
-/// let wire = Pdu::ScsiResponse(rsp.clone()).to_bytes(Digests::NONE).unwrap();
+/// let wire = Pdu::ScsiResponse(rsp.clone()).to_bytes(Digests::NONE)?;
 /// assert_eq!(wire[1], 0x82); // F, U
-/// let Pdu::ScsiResponse(back) = Pdu::parse(wire.into(), Digests::NONE).unwrap() else { panic!() };
+/// let Pdu::ScsiResponse(back) = Pdu::parse(wire.into(), Digests::NONE)? else { panic!() };
 /// assert_eq!(back.sense().as_deref(), Some(&sense[..]));
 /// assert_eq!(back, rsp);
+/// # Ok::<(), iscsi_pdu::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScsiResponse {

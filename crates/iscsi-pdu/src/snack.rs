@@ -14,9 +14,10 @@ const RUN_LENGTH: usize = 44;
 /// use iscsi_pdu::*;
 /// let snack = SnackRequest { snack_type: SnackType::Status, lun: Lun::ZERO, itt: Itt::RESERVED,
 ///     ttt: Ttt::RESERVED, exp_stat_sn: SerialNumber(5), beg_run: 3, run_length: 2 };
-/// let wire = Pdu::SnackRequest(snack.clone()).to_bytes(Digests::NONE).unwrap();
+/// let wire = Pdu::SnackRequest(snack.clone()).to_bytes(Digests::NONE)?;
 /// assert_eq!(&wire[..2], &[0x10, 0x81]);
-/// assert_eq!(Pdu::parse(wire.into(), Digests::NONE).unwrap(), Pdu::SnackRequest(snack));
+/// assert_eq!(Pdu::parse(wire.into(), Digests::NONE)?, Pdu::SnackRequest(snack));
+/// # Ok::<(), iscsi_pdu::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SnackRequest {

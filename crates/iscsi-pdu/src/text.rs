@@ -30,8 +30,9 @@ fn flags(final_bit: bool, continue_bit: bool) -> u8 {
 /// let req = TextRequest { immediate: true, final_bit: true, continue_bit: false, lun: Lun::ZERO,
 ///     itt: Itt(1), ttt: Ttt::RESERVED, cmd_sn: SerialNumber(2), exp_stat_sn: SerialNumber(1),
 ///     data: bytes::Bytes::from_static(b"SendTargets=All\0") };
-/// let wire = Pdu::TextRequest(req.clone()).to_bytes(Digests::NONE).unwrap();
-/// assert_eq!(Pdu::parse(wire.into(), Digests::NONE).unwrap(), Pdu::TextRequest(req));
+/// let wire = Pdu::TextRequest(req.clone()).to_bytes(Digests::NONE)?;
+/// assert_eq!(Pdu::parse(wire.into(), Digests::NONE)?, Pdu::TextRequest(req));
+/// # Ok::<(), iscsi_pdu::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TextRequest {
@@ -99,8 +100,9 @@ impl Codec for TextRequest {
 ///     ttt: Ttt::RESERVED, stat_sn: SerialNumber(1), exp_cmd_sn: SerialNumber(3),
 ///     max_cmd_sn: SerialNumber(34),
 ///     data: bytes::Bytes::from_static(b"TargetName=iqn.2026-11.test:t\0") };
-/// let wire = Pdu::TextResponse(rsp.clone()).to_bytes(Digests::NONE).unwrap();
-/// assert_eq!(Pdu::parse(wire.into(), Digests::NONE).unwrap(), Pdu::TextResponse(rsp));
+/// let wire = Pdu::TextResponse(rsp.clone()).to_bytes(Digests::NONE)?;
+/// assert_eq!(Pdu::parse(wire.into(), Digests::NONE)?, Pdu::TextResponse(rsp));
+/// # Ok::<(), iscsi_pdu::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TextResponse {

@@ -17,9 +17,10 @@ const RESPONSE: usize = 2;
 /// let req = TaskMgmtRequest { immediate: true, function: TmfFunction::AbortTask, lun: Lun::ZERO,
 ///     itt: Itt(9), referenced_task_tag: Itt(7), cmd_sn: SerialNumber(3),
 ///     exp_stat_sn: SerialNumber(2), ref_cmd_sn: SerialNumber(2), exp_data_sn: SerialNumber(0) };
-/// let wire = Pdu::TaskMgmtRequest(req.clone()).to_bytes(Digests::NONE).unwrap();
+/// let wire = Pdu::TaskMgmtRequest(req.clone()).to_bytes(Digests::NONE)?;
 /// assert_eq!(&wire[..2], &[0x42, 0x81]);
-/// assert_eq!(Pdu::parse(wire.into(), Digests::NONE).unwrap(), Pdu::TaskMgmtRequest(req));
+/// assert_eq!(Pdu::parse(wire.into(), Digests::NONE)?, Pdu::TaskMgmtRequest(req));
+/// # Ok::<(), iscsi_pdu::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskMgmtRequest {
@@ -83,8 +84,9 @@ impl Codec for TaskMgmtRequest {
 /// use iscsi_pdu::{Digests, Itt, Pdu, SerialNumber, TaskMgmtResponse, TmfResponse};
 /// let rsp = TaskMgmtResponse { response: TmfResponse::Complete, itt: Itt(9),
 ///     stat_sn: SerialNumber(4), exp_cmd_sn: SerialNumber(4), max_cmd_sn: SerialNumber(35) };
-/// let wire = Pdu::TaskMgmtResponse(rsp.clone()).to_bytes(Digests::NONE).unwrap();
-/// assert_eq!(Pdu::parse(wire.into(), Digests::NONE).unwrap(), Pdu::TaskMgmtResponse(rsp));
+/// let wire = Pdu::TaskMgmtResponse(rsp.clone()).to_bytes(Digests::NONE)?;
+/// assert_eq!(Pdu::parse(wire.into(), Digests::NONE)?, Pdu::TaskMgmtResponse(rsp));
+/// # Ok::<(), iscsi_pdu::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskMgmtResponse {

@@ -197,11 +197,12 @@ impl Tsih {
 ///
 /// ```
 /// use iscsi_pdu::{Lun, LunAddress};
-/// assert_eq!(Lun::from_index(3).unwrap().0, [0, 3, 0, 0, 0, 0, 0, 0]);
-/// assert_eq!(Lun::from_index(300).unwrap().0, [0x41, 0x2c, 0, 0, 0, 0, 0, 0]);
-/// assert_eq!(Lun::from_index(300).unwrap().address(), LunAddress::Flat(300));
-/// assert_eq!(Lun::from_index(300).unwrap().index(), Some(300));
+/// assert_eq!(Lun::from_index(3).ok_or("index out of range")?.0, [0, 3, 0, 0, 0, 0, 0, 0]);
+/// assert_eq!(Lun::from_index(300).ok_or("index out of range")?.0, [0x41, 0x2c, 0, 0, 0, 0, 0, 0]);
+/// assert_eq!(Lun::from_index(300).ok_or("index out of range")?.address(), LunAddress::Flat(300));
+/// assert_eq!(Lun::from_index(300).ok_or("index out of range")?.index(), Some(300));
 /// assert!(Lun::from_index(16384).is_none());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Lun(pub [u8; 8]);

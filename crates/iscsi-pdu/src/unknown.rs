@@ -17,11 +17,12 @@ use crate::{Itt, Opcode};
 /// header[0] = 0x1c; // vendor-specific initiator opcode
 /// let pdu = Pdu::Unknown(UnknownPdu { header, ahs: bytes::Bytes::new(),
 ///     data: bytes::Bytes::from_static(b"abcd") });
-/// let wire = pdu.to_bytes(Digests::NONE).unwrap();
+/// let wire = pdu.to_bytes(Digests::NONE)?;
 /// assert_eq!(wire[7], 4);
-/// let back = Pdu::parse(wire.into(), Digests::NONE).unwrap();
+/// let back = Pdu::parse(wire.into(), Digests::NONE)?;
 /// assert_eq!(back.opcode(), Opcode::Unknown(0x1c));
 /// assert_eq!(back, pdu);
+/// # Ok::<(), iscsi_pdu::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnknownPdu {

@@ -137,13 +137,13 @@ pub struct Registration {
 /// let registry = SessionRegistry::new();
 /// let ini = IscsiName::parse("iqn.2010-04.org.ipxe:client1")?;
 /// let isid = Isid([0x80, 0, 0, 0, 0, 1]);
-/// let first = registry.register(&ini, isid, None, Tsih(0)).unwrap();
+/// let Ok(first) = registry.register(&ini, isid, None, Tsih(0)) else { return Err("refused".into()) };
 /// assert_ne!(first.tsih, Tsih(0));
 /// // The client reboots and logs in again with the same ISID: the old session is replaced.
-/// let second = registry.register(&ini, isid, None, Tsih(0)).unwrap();
+/// let Ok(second) = registry.register(&ini, isid, None, Tsih(0)) else { return Err("refused".into()) };
 /// assert_eq!(second.replaces, Some(first.id));
 /// assert_eq!(registry.len(), 1);
-/// # Ok::<(), iscsi_pdu::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct SessionRegistry {
@@ -256,10 +256,10 @@ impl SessionRegistry {
     /// use iscsi_target::SessionRegistry;
     /// let registry = SessionRegistry::new();
     /// let ini = IscsiName::parse("iqn.2010-04.org.ipxe:c")?;
-    /// let r = registry.register(&ini, Isid::default(), None, Tsih(0)).unwrap();
+    /// let Ok(r) = registry.register(&ini, Isid::default(), None, Tsih(0)) else { return Err("refused".into()) };
     /// registry.remove(r.id);
     /// assert!(registry.is_empty());
-    /// # Ok::<(), iscsi_pdu::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn remove(&self, id: SessionId) {
         let mut inner = self.lock();

@@ -139,10 +139,11 @@ impl Allocation {
 /// ```
 /// use scsi::{BlockDevice, MemDevice};
 /// let dev = MemDevice::new(512, 8);
-/// dev.write(1, &[0xab; 512], false).unwrap();
+/// dev.write(1, &[0xab; 512], false)?;
 /// let mut buf = [0u8; 1024];
-/// dev.read(0, &mut buf).unwrap();
+/// dev.read(0, &mut buf)?;
 /// assert_eq!((buf[0], buf[512]), (0, 0xab));
+/// # Ok::<(), scsi::DeviceError>(())
 /// ```
 pub trait BlockDevice: Send + Sync {
     /// Bytes per logical block (512 for VHD).

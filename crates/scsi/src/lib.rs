@@ -43,7 +43,7 @@
 //!
 //! let mut target = ScsiTarget::new();
 //! let dev = Arc::new(MemDevice::new(512, 128));
-//! target.add_lun(0, LogicalUnit::new(dev, LuIdentity::from_name("iqn.2026-01.example:t/0"))).unwrap();
+//! target.add_lun(0, LogicalUnit::new(dev, LuIdentity::from_name("iqn.2026-01.example:t/0")))?;
 //! let nexus = ItNexus::new("iqn.2026-01.example:client", [0x80, 0, 0, 0, 0, 1]);
 //! let run = |cdb: &[u8], data_out: &[u8], len: u32| {
 //!     target.execute(0, &nexus, &CommandRequest { cdb, data_out, expected_length: len,
@@ -52,7 +52,7 @@
 //! // The first command of a new nexus reports the power on unit attention.
 //! let r = run(&[0; 6], &[], 0);
 //! assert_eq!(r.status, Status::CHECK_CONDITION);
-//! assert_eq!(Sense::parse(r.sense.as_deref().unwrap()).unwrap().key, SenseKey::UNIT_ATTENTION);
+//! assert_eq!(Sense::parse(r.sense.as_deref().ok_or("no sense data")?)?.key, SenseKey::UNIT_ATTENTION);
 //!
 //! // WRITE(10) one block at LBA 5, then READ(10) it back; the CDBs are emitted by BlockCdb.
 //! let mut write = [0u8; 10];
@@ -63,7 +63,8 @@
 //! let r = run(&read, &[], 512);
 //! assert_eq!((r.status, r.transfer_length), (Status::GOOD, 512));
 //! assert!(r.data_in.iter().all(|&b| b == 0x5a));
-//! assert_eq!(cdb::BlockCdb::parse(&read).unwrap().lba, 5);
+//! assert_eq!(cdb::BlockCdb::parse(&read)?.lba, 5);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 #![forbid(unsafe_code)]
 

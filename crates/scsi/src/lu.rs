@@ -290,13 +290,14 @@ impl LogicalUnit {
     ///
     /// // After a restart, the saved image brings the reservation back.
     /// let again = LogicalUnit::new(dev, LuIdentity::from_name("d"));
-    /// again.restore_reservations(&store.image().unwrap()).unwrap();
+    /// again.restore_reservations(&store.image().ok_or("no saved reservations")?)?;
     /// let other = ItNexus::new("iqn.example:other", [0x80, 0, 0, 0, 0, 2]);
     /// let write = [0x2a, 0, 0, 0, 0, 0, 0, 0, 1, 0];
     /// let req = CommandRequest { cdb: &write, data_out: &[0; 512], expected_length: 512,
     ///                            attribute: TaskAttribute::Simple };
     /// again.execute(&other, &req); // the power on unit attention
     /// assert_eq!(again.execute(&other, &req).status, Status::RESERVATION_CONFLICT);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn with_reservation_store(mut self, store: Arc<dyn ReservationStore>) -> Self {
         self.store = Some(store);

@@ -20,11 +20,12 @@ struct MemState {
 /// ```
 /// use scsi::{BlockDevice, MemDevice, UnmapSupport};
 /// let dev = MemDevice::new(512, 16).with_unmap(UnmapSupport::Zeroes);
-/// dev.write(2, &[1; 512], false).unwrap();
-/// assert!(dev.allocation(2).unwrap().mapped);
-/// dev.unmap(2, 1).unwrap();
-/// assert!(!dev.allocation(2).unwrap().mapped);
+/// dev.write(2, &[1; 512], false)?;
+/// assert!(dev.allocation(2)?.mapped);
+/// dev.unmap(2, 1)?;
+/// assert!(!dev.allocation(2)?.mapped);
 /// assert_eq!(dev.contents()[2 * 512], 0);
+/// # Ok::<(), scsi::DeviceError>(())
 /// ```
 #[derive(Debug)]
 pub struct MemDevice {

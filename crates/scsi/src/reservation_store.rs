@@ -17,10 +17,11 @@ use std::sync::Mutex;
 /// ```
 /// use scsi::{MemReservationStore, ReservationStore};
 /// let store = MemReservationStore::default();
-/// store.save(b"image").unwrap();
+/// store.save(b"image")?;
 /// assert_eq!(store.image(), Some(b"image".to_vec()));
-/// store.remove().unwrap();
+/// store.remove()?;
 /// assert_eq!(store.image(), None);
+/// # Ok::<(), std::io::Error>(())
 /// ```
 pub trait ReservationStore: Send + Sync {
     /// Replaces the saved image, durably, before returning.

@@ -259,7 +259,8 @@ pub const FIXED_SENSE_LEN: usize = 18;
 /// assert_eq!((fixed[0], fixed[2], fixed[12], fixed[13]), (0x70, 5, 0x24, 0x00));
 /// assert_eq!(&fixed[15..18], &[0xcf, 0x00, 0x02]); // SKSV, C/D, BPV, bit 7; byte 2
 /// let descriptor = sense.to_bytes(SenseFormat::Descriptor);
-/// assert_eq!(Sense::parse(&descriptor).unwrap(), sense);
+/// assert_eq!(Sense::parse(&descriptor)?, sense);
+/// # Ok::<(), scsi::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Sense {

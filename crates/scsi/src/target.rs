@@ -300,13 +300,14 @@ pub fn lun_from_bytes(b: [u8; 8]) -> Option<u64> {
 /// use scsi::*;
 /// let mut target = ScsiTarget::new();
 /// let lu = LogicalUnit::new(Arc::new(MemDevice::new(512, 64)), LuIdentity::from_name("disk0"));
-/// target.add_lun(0, lu).unwrap();
+/// target.add_lun(0, lu)?;
 /// let nexus = ItNexus::new("iqn.example:host", [0x80, 0, 0, 0, 0, 1]);
 /// let cdb = [0xa0, 0, 0, 0, 0, 0, 0, 0, 0x10, 0, 0, 0]; // REPORT LUNS, 4096 bytes
 /// let r = target.execute(0, &nexus, &CommandRequest { cdb: &cdb, data_out: &[],
 ///     expected_length: 4096, attribute: TaskAttribute::Simple });
 /// assert_eq!(r.status, Status::GOOD);
 /// assert_eq!(&r.data_in[..], &[0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+/// # Ok::<(), scsi::Error>(())
 /// ```
 #[derive(Default)]
 pub struct ScsiTarget {

@@ -804,12 +804,12 @@ impl core::fmt::Display for RepairAction {
 /// use vhd::{MemStorage, Storage, VhdBuilder};
 /// let disk = VhdBuilder::dynamic(1 << 20).create(MemStorage::default())?;
 /// let storage = disk.into_storage();
-/// storage.write_all_at(&[0xff; 4], 0).unwrap(); // break the footer copy
+/// storage.write_all_at(&[0xff; 4], 0)?; // break the footer copy
 /// let report = vhd::repair(&storage)?;
 /// assert!(!report.before.is_clean());
 /// assert_eq!(report.actions, [vhd::RepairAction::FooterCopyWritten]);
 /// assert!(report.is_clean());
-/// # Ok::<(), vhd::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RepairReport {
@@ -929,9 +929,9 @@ pub fn check_with<S: Storage>(storage: &S, options: &CheckOptions) -> Result<Che
 /// let report = vhd::repair(&storage)?;
 /// assert_eq!(report.before.leaked_bytes(), 1024);
 /// assert!(report.is_clean());
-/// assert_eq!(storage.len().unwrap(), report.after.file_len);
+/// assert_eq!(storage.len()?, report.after.file_len);
 /// vhd::Disk::open(storage, vhd::OpenOptions::read_write())?;
-/// # Ok::<(), vhd::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 ///
 /// # Errors

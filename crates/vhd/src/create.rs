@@ -32,9 +32,10 @@ pub const MAX_DISK_SIZE: u64 = 2040 << 30;
 ///     absolute_path: Some(r"\srv\images\golden.vhd".into()),
 ///     relative_path: Some(r".\golden.vhd".into()),
 /// };
-/// let child = vhd::VhdBuilder::differencing(link).create(vhd::MemStorage::default()).unwrap();
+/// let child = vhd::VhdBuilder::differencing(link).create(vhd::MemStorage::default())?;
 /// assert_eq!(child.parent_name(), "golden.vhd");
 /// assert_eq!(child.parent_locators().len(), 2);
+/// # Ok::<(), vhd::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParentLink {

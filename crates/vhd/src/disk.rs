@@ -211,12 +211,13 @@ struct Sparse {
 ///
 /// ```
 /// use vhd::{Disk, MemStorage, VhdBuilder};
-/// let mut disk = VhdBuilder::dynamic(8 << 20).create(MemStorage::default()).unwrap();
-/// disk.write_at(b"hello", 1_000_000).unwrap();
+/// let mut disk = VhdBuilder::dynamic(8 << 20).create(MemStorage::default())?;
+/// disk.write_at(b"hello", 1_000_000)?;
 /// let mut buf = [0u8; 7];
-/// disk.read_at(&mut buf, 999_999).unwrap();
+/// disk.read_at(&mut buf, 999_999)?;
 /// assert_eq!(&buf, b"\0hello\0");
-/// disk.flush().unwrap();
+/// disk.flush()?;
+/// # Ok::<(), vhd::Error>(())
 /// ```
 pub struct Disk<S> {
     storage: S,

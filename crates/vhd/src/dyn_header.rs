@@ -82,9 +82,10 @@ pub const DEFAULT_BLOCK_SIZE: u32 = 2 << 20;
 ///     parent_name: String::new(),
 ///     locators: [ParentLocator::default(); 8],
 /// };
-/// let bytes = header.to_bytes().unwrap();
+/// let bytes = header.to_bytes()?;
 /// assert_eq!(&bytes[..8], b"cxsparse");
-/// assert_eq!(DynamicHeader::parse(&bytes, 512).unwrap(), header);
+/// assert_eq!(DynamicHeader::parse(&bytes, 512)?, header);
+/// # Ok::<(), vhd::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DynamicHeader {

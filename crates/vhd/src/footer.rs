@@ -113,8 +113,9 @@ impl core::fmt::Display for DiskType {
 /// let footer = Footer::new(DiskType::Dynamic, 1 << 30, VhdTime(0), uuid::Uuid::from_u128(7));
 /// let bytes = footer.to_bytes();
 /// assert_eq!(&bytes[..8], b"conectix");
-/// assert_eq!(Footer::parse(&bytes, 0).unwrap(), footer);
+/// assert_eq!(Footer::parse(&bytes, 0)?, footer);
 /// assert_eq!(footer.geometry, Chs::from_size(1 << 30));
+/// # Ok::<(), vhd::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Footer {

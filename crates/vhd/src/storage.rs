@@ -43,11 +43,12 @@ pub(crate) fn overlaps(a: u64, alen: u64, b: u64, blen: u64) -> bool {
 /// ```
 /// use vhd::{MemStorage, Storage};
 /// let s = MemStorage::new(vec![0; 4]);
-/// s.write_all_at(b"ab", 3).unwrap(); // grows the storage
+/// s.write_all_at(b"ab", 3)?; // grows the storage
 /// let mut buf = [0u8; 5];
-/// s.read_exact_at(&mut buf, 0).unwrap();
+/// s.read_exact_at(&mut buf, 0)?;
 /// assert_eq!(&buf, b"\0\0\0ab");
-/// assert_eq!(s.len().unwrap(), 5);
+/// assert_eq!(s.len()?, 5);
+/// # Ok::<(), std::io::Error>(())
 /// ```
 pub trait Storage: Send + Sync {
     /// Reads exactly `buf.len()` bytes at `offset`; reading past the end is an error.

@@ -36,9 +36,9 @@ pub const DEFAULT_MAX_TEXT_LEN: usize = 64 * 1024;
 /// use iscsi_pdu::text_data::TextAssembler;
 /// let mut asm = TextAssembler::new();
 /// assert_eq!(asm.push(b"InitiatorName=iqn.2010-04.org.ipxe:52540012345\0Sess", true)?, None);
-/// let pairs = asm.push(b"ionType=Normal\0", false)?.unwrap();
+/// let pairs = asm.push(b"ionType=Normal\0", false)?.ok_or("the text is incomplete")?;
 /// assert_eq!(pairs.get("SessionType"), Some("Normal"));
-/// # Ok::<(), iscsi_pdu::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct TextAssembler {

@@ -41,11 +41,11 @@
 //! for (segment, more) in split_for_pdus(request, 64) {
 //!     received = asm.push(segment, more)?;
 //! }
-//! let offer = received.unwrap();
+//! let offer = received.ok_or("the text is incomplete")?;
 //! offer.check_unique()?;
-//! let initiator = IscsiName::parse(offer.get("InitiatorName").unwrap())?;
+//! let initiator = IscsiName::parse(offer.get("InitiatorName").ok_or("no InitiatorName")?)?;
 //! assert_eq!(initiator.as_str(), "iqn.2010-04.org.ipxe:52540012345");
-//! let mrdsl = parse_number("MaxRecvDataSegmentLength", offer.get("MaxRecvDataSegmentLength").unwrap())?;
+//! let mrdsl = parse_number("MaxRecvDataSegmentLength", offer.get("MaxRecvDataSegmentLength").ok_or("no MaxRecvDataSegmentLength")?)?;
 //! assert_eq!(mrdsl, 8192);
 //!
 //! let mut answer = TextPairs::new();
@@ -53,7 +53,7 @@
 //! answer.push("TargetPortalGroupTag", "1")?;
 //! assert_eq!(answer.to_bytes(), b"AuthMethod=None\0TargetPortalGroupTag=1\0");
 //! assert_eq!(TextPairs::parse(&answer.to_bytes())?, answer);
-//! # Ok::<(), iscsi_pdu::Error>(())
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 mod assembler;

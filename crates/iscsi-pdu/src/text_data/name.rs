@@ -29,8 +29,9 @@ pub const MAX_NAME_LEN: usize = 223;
 ///
 /// ```
 /// use iscsi_pdu::text_data::{IscsiName, IscsiNameKind};
-/// let name = IscsiName::parse("naa.52004567BA64678D").unwrap();
+/// let name = IscsiName::parse("naa.52004567BA64678D")?;
 /// assert_eq!(name.kind(), IscsiNameKind::Naa);
+/// # Ok::<(), iscsi_pdu::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum IscsiNameKind {
@@ -49,13 +50,14 @@ pub enum IscsiNameKind {
 ///
 /// ```
 /// use iscsi_pdu::text_data::{IscsiName, IscsiNameKind};
-/// let name = IscsiName::parse("iqn.2010-04.org.ipxe:52540012345").unwrap();
+/// let name = IscsiName::parse("iqn.2010-04.org.ipxe:52540012345")?;
 /// assert_eq!(name.kind(), IscsiNameKind::Iqn);
 /// assert_eq!(name.to_string(), "iqn.2010-04.org.ipxe:52540012345");
 /// assert_eq!(
-///     IscsiName::parse("eui.02004567A425678D").unwrap(),
-///     IscsiName::parse("eui.02004567a425678d").unwrap(),
+///     IscsiName::parse("eui.02004567A425678D")?,
+///     IscsiName::parse("eui.02004567a425678d")?,
 /// );
+/// # Ok::<(), iscsi_pdu::Error>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct IscsiName {
@@ -104,8 +106,9 @@ impl IscsiName {
     ///
     /// ```
     /// use iscsi_pdu::text_data::IscsiName;
-    /// let name = IscsiName::prepare("iqn.2001-04.com.Example:Disk1").unwrap();
+    /// let name = IscsiName::prepare("iqn.2001-04.com.Example:Disk1")?;
     /// assert_eq!(name.as_str(), "iqn.2001-04.com.example:disk1");
+    /// # Ok::<(), iscsi_pdu::Error>(())
     /// ```
     pub fn prepare(name: &str) -> Result<Self, Error> {
         Self::parse(&name.to_ascii_lowercase())
@@ -115,8 +118,9 @@ impl IscsiName {
     ///
     /// ```
     /// use iscsi_pdu::text_data::IscsiName;
-    /// let name = IscsiName::parse("eui.02004567A425678D").unwrap();
+    /// let name = IscsiName::parse("eui.02004567A425678D")?;
     /// assert_eq!(name.as_str(), "eui.02004567A425678D");
+    /// # Ok::<(), iscsi_pdu::Error>(())
     /// ```
     pub fn as_str(&self) -> &str {
         &self.name
@@ -126,8 +130,9 @@ impl IscsiName {
     ///
     /// ```
     /// use iscsi_pdu::text_data::{IscsiName, IscsiNameKind};
-    /// let name = IscsiName::parse("iqn.1991-05.com.microsoft:iscsiboot-52-54-00-12-34-56").unwrap();
+    /// let name = IscsiName::parse("iqn.1991-05.com.microsoft:iscsiboot-52-54-00-12-34-56")?;
     /// assert_eq!(name.kind(), IscsiNameKind::Iqn);
+    /// # Ok::<(), iscsi_pdu::Error>(())
     /// ```
     pub fn kind(&self) -> IscsiNameKind {
         self.kind
@@ -137,8 +142,9 @@ impl IscsiName {
     ///
     /// ```
     /// use iscsi_pdu::text_data::IscsiName;
-    /// let name = IscsiName::parse("iqn.2001-04.com.example").unwrap();
+    /// let name = IscsiName::parse("iqn.2001-04.com.example")?;
     /// assert_eq!(name.into_string(), "iqn.2001-04.com.example");
+    /// # Ok::<(), iscsi_pdu::Error>(())
     /// ```
     pub fn into_string(self) -> String {
         self.name
@@ -251,8 +257,9 @@ impl AsRef<str> for IscsiName {
 /// Same as [`IscsiName::parse`].
 ///
 /// ```
-/// let name: iscsi_pdu::text_data::IscsiName = "iqn.2001-04.com.example".parse().unwrap();
+/// let name: iscsi_pdu::text_data::IscsiName = "iqn.2001-04.com.example".parse()?;
 /// assert_eq!(name.as_str(), "iqn.2001-04.com.example");
+/// # Ok::<(), iscsi_pdu::Error>(())
 /// ```
 impl FromStr for IscsiName {
     type Err = Error;

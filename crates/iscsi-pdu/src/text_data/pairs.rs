@@ -58,9 +58,10 @@ pub const MAX_LARGE_VALUE_LEN: usize = 64 * 1024;
 /// use iscsi_pdu::text_data::{TextPairs, MAX_PAIRS};
 /// let mut pairs = TextPairs::new();
 /// for i in 0..MAX_PAIRS {
-///     pairs.push(format!("X-k{i}"), "1").unwrap();
+///     pairs.push(format!("X-k{i}"), "1")?;
 /// }
 /// assert!(pairs.push("X-more", "1").is_err());
+/// # Ok::<(), iscsi_pdu::Error>(())
 /// ```
 pub const MAX_PAIRS: usize = 512;
 

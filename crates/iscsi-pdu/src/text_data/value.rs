@@ -159,9 +159,10 @@ fn parse_base64_number(text: &str) -> Option<u64> {
 ///
 /// ```
 /// use iscsi_pdu::text_data::Range;
-/// let r = Range::parse("X-com.example.Window", "512~8192").unwrap();
+/// let r = Range::parse("X-com.example.Window", "512~8192")?;
 /// assert_eq!(r, Range { lo: 512, hi: 8192 });
 /// assert_eq!(r.to_string(), "512~8192");
+/// # Ok::<(), iscsi_pdu::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Range {

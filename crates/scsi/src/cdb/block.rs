@@ -19,11 +19,12 @@ use crate::error::Error;
 /// ```
 /// use scsi::cdb::BlockCdb;
 /// let cdb = [0x28, 0x08, 0, 0, 0x10, 0, 0, 0, 8, 0]; // READ(10), FUA, LBA 4096, 8 blocks
-/// let read = BlockCdb::parse(&cdb).unwrap();
+/// let read = BlockCdb::parse(&cdb)?;
 /// assert_eq!((read.lba, read.length, read.flags), (4096, 8, 0x08));
 /// let mut out = [0u8; 10];
 /// read.emit(&mut out);
 /// assert_eq!(out, cdb);
+/// # Ok::<(), scsi::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct BlockCdb {

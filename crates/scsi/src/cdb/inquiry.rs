@@ -7,11 +7,12 @@ use crate::error::Error;
 ///
 /// ```
 /// use scsi::cdb::InquiryCdb;
-/// let c = InquiryCdb::parse(&[0x12, 0x01, 0x83, 0x00, 0xff, 0x00]).unwrap();
+/// let c = InquiryCdb::parse(&[0x12, 0x01, 0x83, 0x00, 0xff, 0x00])?;
 /// assert!(c.evpd && c.page_code == 0x83 && c.allocation_length == 255);
 /// let mut out = [0u8; 6];
 /// c.emit(&mut out);
 /// assert_eq!(out, [0x12, 0x01, 0x83, 0x00, 0xff, 0x00]);
+/// # Ok::<(), scsi::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct InquiryCdb {

@@ -7,8 +7,9 @@ use crate::error::Error;
 ///
 /// ```
 /// use scsi::cdb::ModeSenseCdb;
-/// let c = ModeSenseCdb::parse(&[0x1a, 0x08, 0x3f, 0x00, 0xff, 0x00]).unwrap();
+/// let c = ModeSenseCdb::parse(&[0x1a, 0x08, 0x3f, 0x00, 0xff, 0x00])?;
 /// assert!(c.dbd && c.page == 0x3f && c.pc == 0 && !c.ten);
+/// # Ok::<(), scsi::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ModeSenseCdb {
@@ -121,8 +122,9 @@ impl ModeSenseCdb {
 ///
 /// ```
 /// use scsi::cdb::ModeSelectCdb;
-/// let c = ModeSelectCdb::parse(&[0x15, 0x10, 0, 0, 24, 0]).unwrap();
+/// let c = ModeSelectCdb::parse(&[0x15, 0x10, 0, 0, 24, 0])?;
 /// assert!(c.pf && !c.sp && c.parameter_list_length == 24);
+/// # Ok::<(), scsi::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ModeSelectCdb {

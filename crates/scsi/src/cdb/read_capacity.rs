@@ -7,8 +7,9 @@ use crate::error::Error;
 ///
 /// ```
 /// use scsi::cdb::ReadCapacity10Cdb;
-/// let c = ReadCapacity10Cdb::parse(&[0x25, 0, 0, 0, 0, 0, 0, 0, 0, 0]).unwrap();
+/// let c = ReadCapacity10Cdb::parse(&[0x25, 0, 0, 0, 0, 0, 0, 0, 0, 0])?;
 /// assert_eq!(c, ReadCapacity10Cdb { lba: 0, pmi: false, control: 0 });
+/// # Ok::<(), scsi::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ReadCapacity10Cdb {

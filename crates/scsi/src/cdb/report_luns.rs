@@ -10,7 +10,8 @@ use crate::error::Error;
 /// let mut b = [0u8; 12];
 /// let c = ReportLunsCdb { select_report: 0, allocation_length: 4096, control: 0 };
 /// c.emit(&mut b);
-/// assert_eq!(ReportLunsCdb::parse(&b).unwrap(), c);
+/// assert_eq!(ReportLunsCdb::parse(&b)?, c);
+/// # Ok::<(), scsi::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ReportLunsCdb {
