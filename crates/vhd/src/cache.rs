@@ -311,7 +311,7 @@ impl Shard {
 ///
 /// ```
 /// use std::sync::Arc;
-/// use vhd::{CacheOptions, CachedParent, Disk, MemStorage, OpenOptions, ParentLink, VhdBuilder, VhdTime};
+/// use vhd::{CacheOptions, CachedParent, Disk, MemStorage, OpenOptions, ParentLink, VhdBuilder};
 /// // A golden image, opened read-only as a server opens it.
 /// let mut golden = VhdBuilder::dynamic(8 << 20).create(MemStorage::default())?;
 /// golden.write_at(&[7; 4096], 0)?;
@@ -319,14 +319,7 @@ impl Shard {
 /// let golden = Arc::new(Disk::open(MemStorage::read_only(bytes), OpenOptions::read_only())?);
 /// // One cache of up to 64 MiB in front of it, shared by every client.
 /// let cached = Arc::new(CachedParent::new(golden.clone(), CacheOptions::with_budget(64 << 20))?);
-/// let link = ParentLink {
-///     unique_id: golden.footer().unique_id,
-///     size: golden.size(),
-///     timestamp: VhdTime(0),
-///     name: "golden.vhd".into(),
-///     absolute_path: None,
-///     relative_path: None,
-/// };
+/// let link = ParentLink::without_locators(golden.as_ref(), "golden.vhd");
 /// let mut client = VhdBuilder::differencing(link).create(MemStorage::default())?;
 /// client.attach_parent(cached.clone())?;
 /// let mut buf = [0u8; 2];

@@ -856,6 +856,37 @@ fn attach_through<S: Storage>(
 }
 
 impl ParentLink {
+    /// The link to `parent` under the name `name`, with no locators and a zero timestamp: for
+    /// a parent that is not a file of its own (in memory, or resolved by the caller's
+    /// [`ParentResolver`]), which the caller attaches with [`Disk::attach_parent`]. Readers
+    /// that find parents through locators (Hyper-V, qemu, libvhdi) cannot open such a child
+    /// on their own; [`ParentLink::for_files`] makes the link they need.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use vhd::{MemStorage, ParentLink, VhdBuilder};
+    /// let mut golden = VhdBuilder::dynamic(1 << 20).create(MemStorage::default())?;
+    /// golden.write_at(&[7; 512], 0)?;
+    /// let link = ParentLink::without_locators(&golden, "golden.vhd");
+    /// assert_eq!((link.size, link.name.as_str()), (1 << 20, "golden.vhd"));
+    /// let mut child = VhdBuilder::differencing(link).create(MemStorage::default())?;
+    /// child.attach_parent(Arc::new(golden))?;
+    /// let mut buf = [0u8; 1];
+    /// child.read_at(&mut buf, 0)?;
+    /// assert_eq!(buf, [7]);
+    /// # Ok::<(), vhd::Error>(())
+    /// ```
+    pub fn without_locators(parent: &dyn ParentDisk, name: impl Into<String>) -> ParentLink {
+        ParentLink {
+            unique_id: parent.unique_id(),
+            size: parent.size(),
+            timestamp: VhdTime(0),
+            name: name.into(),
+            absolute_path: None,
+            relative_path: None,
+        }
+    }
+
     /// How a new differencing disk at `child_path` refers to `parent`, the disk stored at
     /// `parent_path` (both directories must exist; the child file need not):
     ///

@@ -124,10 +124,9 @@ impl VhdBuilder {
     /// A differencing disk over `parent`, of the parent's size.
     ///
     /// ```
-    /// use vhd::{DiskType, MemStorage, ParentLink, VhdBuilder, VhdTime};
+    /// use vhd::{DiskType, MemStorage, ParentLink, VhdBuilder};
     /// let golden = VhdBuilder::dynamic(1 << 20).create(MemStorage::default())?;
-    /// let link = ParentLink { unique_id: golden.footer().unique_id, size: golden.size(),
-    ///     timestamp: VhdTime(0), name: "golden.vhd".into(), absolute_path: None, relative_path: None };
+    /// let link = ParentLink::without_locators(&golden, "golden.vhd");
     /// let child = VhdBuilder::differencing(link).create(MemStorage::default())?;
     /// assert_eq!((child.disk_type(), child.size()), (DiskType::Differencing, golden.size()));
     /// assert_eq!(child.parent_unique_id(), Some(golden.footer().unique_id));

@@ -126,7 +126,7 @@ impl OpenOptions {
 ///
 /// ```
 /// use std::sync::Arc;
-/// use vhd::{MemStorage, ParentDisk, ParentLink, VhdBuilder, VhdTime};
+/// use vhd::{MemStorage, ParentDisk, ParentLink, VhdBuilder};
 /// // A read-only parent of 1 MiB of 0xab bytes.
 /// struct Pattern;
 /// impl ParentDisk for Pattern {
@@ -137,8 +137,7 @@ impl OpenOptions {
 ///         Ok(())
 ///     }
 /// }
-/// let link = ParentLink { unique_id: Pattern.unique_id(), size: Pattern.size(),
-///     timestamp: VhdTime(0), name: "pattern".into(), absolute_path: None, relative_path: None };
+/// let link = ParentLink::without_locators(&Pattern, "pattern");
 /// let mut child = VhdBuilder::differencing(link).create(MemStorage::default())?;
 /// child.attach_parent(Arc::new(Pattern))?;
 /// child.write_at(b"hi", 0)?;
@@ -433,11 +432,10 @@ impl<S: Storage> Disk<S> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use vhd::{Disk, MemStorage, OpenOptions, ParentLink, VhdBuilder, VhdTime};
+    /// use vhd::{Disk, MemStorage, OpenOptions, ParentLink, VhdBuilder};
     /// let mut golden = VhdBuilder::dynamic(1 << 20).create(MemStorage::default())?;
     /// golden.write_at(&[9; 512], 0)?;
-    /// # let link = ParentLink { unique_id: golden.footer().unique_id, size: golden.size(),
-    /// #     timestamp: VhdTime(0), name: "golden.vhd".into(), absolute_path: None, relative_path: None };
+    /// # let link = ParentLink::without_locators(&golden, "golden.vhd");
     /// let storage = VhdBuilder::differencing(link).create(MemStorage::default())?.into_storage();
     /// let child = Disk::open_with_parent(storage, OpenOptions::read_write(), Arc::new(golden))?;
     /// let mut buf = [0u8; 1];
@@ -461,13 +459,16 @@ impl<S: Storage> Disk<S> {
     /// Attaches the parent of a differencing disk, after checking that its unique id is the
     /// one the child records ("the parent's UUID must match", VHD specification).
     ///
+    /// The sizes need not match: a child made larger than its parent (as Hyper-V allows when
+    /// a differencing disk is expanded) reads zeros past the parent's end, and one made
+    /// smaller reads only the parent's first bytes.
+    ///
     /// ```
     /// use std::sync::Arc;
-    /// use vhd::{ErrorKind, MemStorage, ParentLink, VhdBuilder, VhdTime};
+    /// use vhd::{ErrorKind, MemStorage, ParentLink, VhdBuilder};
     /// let golden = VhdBuilder::dynamic(1 << 20).create(MemStorage::default())?;
     /// let other = VhdBuilder::dynamic(1 << 20).create(MemStorage::default())?;
-    /// # let link = ParentLink { unique_id: golden.footer().unique_id, size: golden.size(),
-    /// #     timestamp: VhdTime(0), name: "golden.vhd".into(), absolute_path: None, relative_path: None };
+    /// # let link = ParentLink::without_locators(&golden, "golden.vhd");
     /// let mut child = VhdBuilder::differencing(link).create(MemStorage::default())?;
     /// let wrong = child.attach_parent(Arc::new(other)); // another Unique Id
     /// assert_eq!(wrong.err().map(|e| e.kind()), Some(ErrorKind::Parent));
@@ -565,10 +566,9 @@ impl<S: Storage> Disk<S> {
     /// The Parent Unique ID of a differencing disk.
     ///
     /// ```
-    /// use vhd::{MemStorage, ParentLink, VhdBuilder, VhdTime};
+    /// use vhd::{MemStorage, ParentLink, VhdBuilder};
     /// let golden = VhdBuilder::dynamic(1 << 20).create(MemStorage::default())?;
-    /// # let link = ParentLink { unique_id: golden.footer().unique_id, size: golden.size(),
-    /// #     timestamp: VhdTime(0), name: "golden.vhd".into(), absolute_path: None, relative_path: None };
+    /// # let link = ParentLink::without_locators(&golden, "golden.vhd");
     /// let child = VhdBuilder::differencing(link).create(MemStorage::default())?;
     /// assert_eq!(child.parent_unique_id(), Some(golden.footer().unique_id));
     /// assert_eq!(golden.parent_unique_id(), None);
@@ -584,10 +584,9 @@ impl<S: Storage> Disk<S> {
     /// The Parent Unicode Name of a differencing disk ("" otherwise).
     ///
     /// ```
-    /// use vhd::{MemStorage, ParentLink, VhdBuilder, VhdTime};
+    /// use vhd::{MemStorage, ParentLink, VhdBuilder};
     /// let golden = VhdBuilder::dynamic(1 << 20).create(MemStorage::default())?;
-    /// # let link = ParentLink { unique_id: golden.footer().unique_id, size: golden.size(),
-    /// #     timestamp: VhdTime(0), name: "golden.vhd".into(), absolute_path: None, relative_path: None };
+    /// # let link = ParentLink::without_locators(&golden, "golden.vhd");
     /// let child = VhdBuilder::differencing(link).create(MemStorage::default())?;
     /// assert_eq!(child.parent_name(), "golden.vhd");
     /// assert_eq!(golden.parent_name(), "");
@@ -629,10 +628,9 @@ impl<S: Storage> Disk<S> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use vhd::{MemStorage, ParentDisk, ParentLink, VhdBuilder, VhdTime};
+    /// use vhd::{MemStorage, ParentDisk, ParentLink, VhdBuilder};
     /// let golden = VhdBuilder::dynamic(1 << 20).create(MemStorage::default())?;
-    /// # let link = ParentLink { unique_id: golden.footer().unique_id, size: golden.size(),
-    /// #     timestamp: VhdTime(0), name: "golden.vhd".into(), absolute_path: None, relative_path: None };
+    /// # let link = ParentLink::without_locators(&golden, "golden.vhd");
     /// let mut child = VhdBuilder::differencing(link).create(MemStorage::default())?;
     /// assert!(child.parent().is_none());
     /// child.attach_parent(Arc::new(golden))?;
@@ -1052,8 +1050,12 @@ impl<S: Storage> Disk<S> {
                 name: self.parent_name().into(),
             });
         };
+        // A child may be larger than its parent (resized after it was made): past the
+        // parent's end it reads zeros, and the parent is not asked for bytes it does not have.
         let in_parent = parent.size().saturating_sub(pos).min(buf.len() as u64) as usize;
-        parent.read_at(&mut buf[..in_parent], pos)?;
+        if in_parent > 0 {
+            parent.read_at(&mut buf[..in_parent], pos)?;
+        }
         buf[in_parent..].fill(0);
         Ok(())
     }

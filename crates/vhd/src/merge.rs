@@ -11,10 +11,9 @@ const BAT_CHUNK: u64 = 1024;
 /// What [`merge`] did.
 ///
 /// ```
-/// use vhd::{MemStorage, MergeStats, ParentLink, VhdBuilder, VhdTime};
+/// use vhd::{MemStorage, MergeStats, ParentLink, VhdBuilder};
 /// let mut golden = VhdBuilder::dynamic(4 << 20).create(MemStorage::default())?;
-/// # let link = ParentLink { unique_id: golden.footer().unique_id, size: golden.size(),
-/// #     timestamp: VhdTime(0), name: "golden.vhd".into(), absolute_path: None, relative_path: None };
+/// # let link = ParentLink::without_locators(&golden, "golden.vhd");
 /// let mut child = VhdBuilder::differencing(link).create(MemStorage::default())?;
 /// child.write_at(&[1; 8192], 2 << 20)?; // two whole 4 KiB groups in block 1
 /// let stats = vhd::merge(&child, &mut golden, &mut |_, _| {})?;
@@ -59,11 +58,10 @@ pub struct MergeStats {
 ///
 /// ```
 /// use std::sync::Arc;
-/// use vhd::{Disk, MemStorage, OpenOptions, ParentLink, VhdBuilder, VhdTime};
+/// use vhd::{Disk, MemStorage, OpenOptions, ParentLink, VhdBuilder};
 /// let mut golden = VhdBuilder::dynamic(1 << 20).create(MemStorage::default())?;
 /// golden.write_at(&[1; 4096], 0)?;
-/// let link = ParentLink { unique_id: golden.footer().unique_id, size: golden.size(),
-///     timestamp: VhdTime(0), name: "golden.vhd".into(), absolute_path: None, relative_path: None };
+/// let link = ParentLink::without_locators(&golden, "golden.vhd");
 /// // The child reads through a read-only view of the golden image.
 /// let view = Disk::open(MemStorage::read_only(golden.storage().to_vec()), OpenOptions::read_only())?;
 /// let mut child = VhdBuilder::differencing(link).create(MemStorage::default())?;

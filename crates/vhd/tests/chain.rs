@@ -539,3 +539,57 @@ fn oversized_or_misplaced_locator_payloads_are_corrupt() {
     assert!(matches!(err, Error::Corrupt { .. }), "{err:?}");
     assert_eq!(err.offset(), Some(512 + 576 + 24));
 }
+
+/// A child made larger than its parent (Hyper-V expands differencing disks this way) reads
+/// the parent's bytes up to its end and zeros past it, directly and through a cache, and
+/// writes past it copy up zeros: the parent is never asked for bytes it does not have.
+#[test]
+fn child_larger_than_its_parent_reads_zeros_past_the_parents_end() {
+    let mut golden = VhdBuilder::dynamic(SIZE)
+        .block_size(BLOCK)
+        .create(MemStorage::default())
+        .unwrap();
+    golden.write_at(&[0x5a; 4096], SIZE - 4096).unwrap();
+    let golden = Arc::new(
+        Disk::open(
+            MemStorage::read_only(golden.into_storage().into_inner()),
+            OpenOptions::read_only(),
+        )
+        .unwrap(),
+    );
+    let cached: Arc<dyn ParentDisk> =
+        Arc::new(CachedParent::new(golden.clone(), CacheOptions::with_budget(4 * SIZE)).unwrap());
+    for parent in [golden.clone() as Arc<dyn ParentDisk>, cached] {
+        let mut link = ParentLink::without_locators(parent.as_ref(), "golden.vhd");
+        link.size = 2 * SIZE;
+        let mut child = VhdBuilder::differencing(link)
+            .block_size(BLOCK)
+            .create(MemStorage::default())
+            .unwrap();
+        child.attach_parent(parent).unwrap();
+        assert_eq!(child.size(), 2 * SIZE);
+
+        // Across the parent's end, then wholly past it.
+        let mut buf = vec![0xffu8; 8192];
+        child.read_at(&mut buf, SIZE - 4096).unwrap();
+        assert!(buf[..4096].iter().all(|&b| b == 0x5a));
+        assert!(buf[4096..].iter().all(|&b| b == 0));
+        child.read_at(&mut buf, SIZE + 20_000).unwrap();
+        assert!(buf.iter().all(|&b| b == 0));
+
+        // A partial write past the parent's end copies up zeros around it.
+        child.write_at(b"past", SIZE + 100).unwrap();
+        let mut got = [0xffu8; 8];
+        child.read_at(&mut got, SIZE + 98).unwrap();
+        assert_eq!(&got, b"\0\0past\0\0");
+        // And one across the end keeps the parent's bytes before it.
+        child.write_at(b"XY", SIZE - 1).unwrap();
+        let mut got = [0u8; 4];
+        child.read_at(&mut got, SIZE - 3).unwrap();
+        assert_eq!(got, [0x5a, 0x5a, b'X', b'Y']);
+    }
+    // The parent is unchanged.
+    let mut tail = vec![0u8; 4096];
+    golden.read_at(&mut tail, SIZE - 4096).unwrap();
+    assert!(tail.iter().all(|&b| b == 0x5a));
+}

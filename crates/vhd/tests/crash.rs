@@ -24,9 +24,9 @@
 //! never garbage, another block's data or old footer bytes; the repaired disk takes a new write
 //! that survives a reopen; and a parent is never written.
 //!
-//! Two findings in `disk.rs` are pinned by ignored tests (they pass once it is fixed):
+//! Two findings of this sweep in `disk.rs`, since fixed, keep a minimal reproduction each:
 //! `failed_bitmap_write_loses_later_flushed_writes` (with `failure_then_carry_on_16k`) and
-//! `bitmap_persisted_before_data_exposes_zeros_in_a_child` (with `reorder_differencing_16k`).
+//! `copied_up_data_is_flushed_before_its_bitmap_bits` (with `reorder_differencing_16k`).
 //! Scenarios with 4 KiB blocks never update a bitmap in place (a block is one copy-up
 //! granule), so they pass every model.
 //!
@@ -878,8 +878,8 @@ fn failure_16k() {
     failure_sweep(&differencing_16k(), false).print("fail, differencing 16 KiB");
 }
 
-/// Fails until `Disk::set_bits` (disk.rs) stops updating the in-memory bitmap before the
-/// bitmap write has succeeded; see `failed_bitmap_write_loses_later_flushed_writes`.
+/// `Disk::set_bits` (disk.rs) changes the in-memory bitmap only once the bitmap write has
+/// succeeded; see `failed_bitmap_write_loses_later_flushed_writes`.
 #[test]
 fn failure_then_carry_on_16k() {
     failure_sweep(&dynamic_16k(), true).print("fail+carry on, dynamic 16 KiB");
@@ -933,18 +933,19 @@ fn reorder_aligned_blocks_and_discards() {
     }
 }
 
-/// Fails until disk.rs orders a child's data before its bitmap bits with a flush; see
-/// `bitmap_persisted_before_data_exposes_zeros_in_a_child`.
+/// disk.rs orders a child's data before its bitmap bits with a flush; see
+/// `copied_up_data_is_flushed_before_its_bitmap_bits`.
 #[test]
 fn reorder_differencing_16k() {
     reorder_sweep(&differencing_16k()).print("reorder, differencing 16 KiB");
 }
 
-/// Minimal reproduction: a dynamic disk with 16 KiB blocks; block 0 holds granule 0. Writing
-/// granule 1 writes the data, then the bitmap sector; when the bitmap write fails, `write_at`
-/// returns `Error::Io`, but `set_bits` has already set the bits in memory. The next write to
-/// granule 1 takes the fast path (data only), succeeds and is flushed; after a reopen it
-/// reads zeros, because its bitmap bits never reached the file.
+/// Minimal reproduction of a fixed finding: a dynamic disk with 16 KiB blocks; block 0 holds
+/// granule 0. Writing granule 1 writes the data, then the bitmap sector; when the bitmap write
+/// fails, `write_at` returns `Error::Io`. The bits must then stay clear in memory too: had
+/// `set_bits` set them first (as it once did), the next write to granule 1 would take the
+/// fast path (data only), succeed and be flushed, and read zeros after a reopen, because its
+/// bitmap bits never reached the file.
 #[test]
 fn failed_bitmap_write_loses_later_flushed_writes() {
     let base = VhdBuilder::dynamic(SIZE)
