@@ -857,7 +857,7 @@ fn parse_follow(text: &str, target_port: u16) -> Result<(Vec<u8>, Vec<u8>)> {
 }
 
 fn decode_hex(hex: &str, out: &mut Vec<u8>) -> Result<()> {
-    ensure!(hex.len() % 2 == 0, "odd-length hex line");
+    ensure!(hex.len().is_multiple_of(2), "odd-length hex line");
     for pair in hex.as_bytes().chunks(2) {
         let pair = std::str::from_utf8(pair)?;
         out.push(u8::from_str_radix(pair, 16).with_context(|| format!("bad hex `{pair}`"))?);
@@ -1014,10 +1014,10 @@ fn parse_pdml(pdml: &str, columns: &[&str]) -> Result<Vec<Vec<String>>> {
                     }
                 }
                 p if pdu_open && p.starts_with("scsi:SCSI CDB") && name.ends_with(".opcode") => {
-                    if let (Some(i), Some(row)) = (col(CDB_OPCODE_COLUMN), rows.last_mut()) {
-                        if row[i].is_empty() {
-                            row[i] = show;
-                        }
+                    if let (Some(i), Some(row)) = (col(CDB_OPCODE_COLUMN), rows.last_mut())
+                        && row[i].is_empty()
+                    {
+                        row[i] = show;
                     }
                 }
                 _ => {}

@@ -72,10 +72,10 @@ pub(crate) fn targets(root: &Path) -> anyhow::Result<Vec<String>> {
     let mut targets = Vec::new();
     for entry in std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
         let path = entry?.path();
-        if path.extension().is_some_and(|ext| ext == "rs") {
-            if let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {
-                targets.push(stem.to_owned());
-            }
+        if path.extension().is_some_and(|ext| ext == "rs")
+            && let Some(stem) = path.file_stem().and_then(|s| s.to_str())
+        {
+            targets.push(stem.to_owned());
         }
     }
     targets.sort();

@@ -291,11 +291,11 @@ fn vhd(ctx: &Ctx) -> anyhow::Result<Outcome> {
 
 /// `cargo xtask interop [STEP]`: only the interop steps, with the usual summary.
 pub(crate) fn interop_command(ctx: &Ctx, only: Option<&str>) -> anyhow::Result<ExitCode> {
-    if let Some(only) = only {
-        if !STEPS.iter().any(|step| step.name == only) {
-            let names: Vec<&str> = STEPS.iter().map(|step| step.name).collect();
-            bail!("no interop step `{only}`; steps: {}", names.join(" "));
-        }
+    if let Some(only) = only
+        && !STEPS.iter().any(|step| step.name == only)
+    {
+        let names: Vec<&str> = STEPS.iter().map(|step| step.name).collect();
+        bail!("no interop step `{only}`; steps: {}", names.join(" "));
     }
     let mut report = Report::default();
     for step in STEPS

@@ -65,7 +65,7 @@ pub(crate) fn assemble(ctx: &Ctx, work: &Path) -> Result<Vec<u8>> {
 /// sector filled with its own LBA (big-endian u32 words `lba, word index`), so that any read identifies
 /// where it came from.
 pub(crate) fn golden_disk(mbr: &[u8], size: usize) -> Result<Vec<u8>> {
-    if mbr.len() != SECTOR || size < 16 * SECTOR || size % SECTOR != 0 {
+    if mbr.len() != SECTOR || size < 16 * SECTOR || !size.is_multiple_of(SECTOR) {
         bail!("bad probe disk parameters");
     }
     let mut disk = vec![0u8; size];
@@ -124,7 +124,7 @@ pub(crate) fn parse_serial(log: &str) -> ProbeOutput {
 
 /// Decodes upper- or lower-case hex; `None` if malformed.
 fn decode_hex(hex: &str) -> Option<Vec<u8>> {
-    if hex.len() % 2 != 0 {
+    if !hex.len().is_multiple_of(2) {
         return None;
     }
     (0..hex.len())

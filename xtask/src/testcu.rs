@@ -98,21 +98,20 @@ impl Score {
                 continue;
             }
             let mut rest = line;
-            if let Some(after) = line.trim_start().strip_prefix("Test: ") {
-                if line.starts_with(char::is_whitespace) {
-                    if let Some((name, tail)) = after.split_once(" ...") {
-                        let key = format!("{suite}.{}", name.trim());
-                        score.tests.insert(
-                            key.clone(),
-                            TestResult {
-                                verdict: Verdict::Passed,
-                                messages: Vec::new(),
-                            },
-                        );
-                        current = Some(key);
-                        rest = tail;
-                    }
-                }
+            if let Some(after) = line.trim_start().strip_prefix("Test: ")
+                && line.starts_with(char::is_whitespace)
+                && let Some((name, tail)) = after.split_once(" ...")
+            {
+                let key = format!("{suite}.{}", name.trim());
+                score.tests.insert(
+                    key.clone(),
+                    TestResult {
+                        verdict: Verdict::Passed,
+                        messages: Vec::new(),
+                    },
+                );
+                current = Some(key);
+                rest = tail;
             }
             let Some(result) = current.as_ref().and_then(|k| score.tests.get_mut(k)) else {
                 continue;
@@ -200,10 +199,11 @@ fn readme_list(readme: &str, start_marker: &str, end_marker: &str) -> Option<BTr
     for line in readme[start..end].lines() {
         let mut parts = line.split('`');
         // Odd-numbered pieces are inside backquotes; the first one on a line names the test.
-        if let Some(name) = parts.nth(1) {
-            if name.contains('.') && !name.contains(' ') {
-                names.insert(name.to_owned());
-            }
+        if let Some(name) = parts.nth(1)
+            && name.contains('.')
+            && !name.contains(' ')
+        {
+            names.insert(name.to_owned());
         }
     }
     Some(names)

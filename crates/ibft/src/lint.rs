@@ -598,7 +598,7 @@ fn lint_layout(
     out: &mut Vec<Problem>,
 ) {
     let mut sink = Sink { out, location };
-    if offset % ALIGN != 0 {
+    if !offset.is_multiple_of(ALIGN) {
         sink.warning(IssueKind::Misaligned { offset });
     }
     // Linux: a structure is used only if its offset < Length - 48 (`eot_offset`).

@@ -584,33 +584,33 @@ pub fn ipxe_render(data: &[u8]) {
     }
 
     // `set` of any text stores exactly that text.
-    if let Ok(setting) = SettingRef::named("password") {
-        if let Ok(command) = Command::set_text(setting, &s) {
-            let line = command.to_string();
-            assert_eq!(stored_by_set(&line), Some(s.clone().into_bytes()), "{line}");
-            if let Ok(script) = Script::new(vec![command.into()]) {
-                check_script(&script, salt);
-            }
+    if let Ok(setting) = SettingRef::named("password")
+        && let Ok(command) = Command::set_text(setting, &s)
+    {
+        let line = command.to_string();
+        assert_eq!(stored_by_set(&line), Some(s.clone().into_bytes()), "{line}");
+        if let Ok(script) = Script::new(vec![command.into()]) {
+            check_script(&script, salt);
         }
     }
 
     // Comments and labels cannot carry commands.
-    if let (Ok(comment), Ok(script_label)) = (Comment::new(&s), Label::new("l")) {
-        if let Ok(script) = Script::new(vec![
+    if let (Ok(comment), Ok(script_label)) = (Comment::new(&s), Label::new("l"))
+        && let Ok(script) = Script::new(vec![
             Line::Comment(comment),
             Line::Label(script_label.clone()),
             Command::Goto(script_label).into(),
-        ]) {
-            check_script(&script, salt);
-        }
+        ])
+    {
+        check_script(&script, salt);
     }
-    if let Ok(label) = Label::new(&s) {
-        if let Ok(script) = Script::new(vec![
+    if let Ok(label) = Label::new(&s)
+        && let Ok(script) = Script::new(vec![
             Line::Label(label.clone()),
             Command::Goto(label).into(),
-        ]) {
-            check_script(&script, salt);
-        }
+        ])
+    {
+        check_script(&script, salt);
     }
 
     // Root paths: iPXE reads back the typed parts.

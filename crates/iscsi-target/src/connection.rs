@@ -435,10 +435,8 @@ impl Connection {
                     (pdu, status, job.digests, done)
                 }
             };
-            if done {
-                if let Some(Outgoing::DataIn(_)) = self.tx.front() {
-                    self.tx.pop_front();
-                }
+            if done && let Some(Outgoing::DataIn(_)) = self.tx.front() {
+                self.tx.pop_front();
             }
             let (exp, max) = self.cmd_window();
             stamp(&mut pdu, self.stat_sn, exp, max);
@@ -1160,10 +1158,10 @@ impl Connection {
                 m.header[26],
                 m.header[27],
             ]));
-            if let Phase::Full(s) = &mut self.phase {
-                if cmd_sn == s.exp_cmd_sn {
-                    s.exp_cmd_sn = s.exp_cmd_sn.next();
-                }
+            if let Phase::Full(s) = &mut self.phase
+                && cmd_sn == s.exp_cmd_sn
+            {
+                s.exp_cmd_sn = s.exp_cmd_sn.next();
             }
         }
         let reason = m

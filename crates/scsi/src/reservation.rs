@@ -178,11 +178,11 @@ impl Reservations {
     /// Whether a command of class `access` (opcode `opcode`) from `nexus` conflicts with a
     /// reservation.
     pub(crate) fn conflicts(&self, nexus: &NexusKey, access: Access, opcode: u8) -> bool {
-        if let Some(holder) = &self.spc2 {
-            if holder != nexus {
-                // SPC-2 §5.5.1: only these commands pass another nexus's reservation.
-                return !matches!(opcode, 0x12 | 0xa0 | 0x03 | 0x17 | 0x57 | 0xa3);
-            }
+        if let Some(holder) = &self.spc2
+            && holder != nexus
+        {
+            // SPC-2 §5.5.1: only these commands pass another nexus's reservation.
+            return !matches!(opcode, 0x12 | 0xa0 | 0x03 | 0x17 | 0x57 | 0xa3);
         }
         if access == Access::Reserve {
             return !self.registrations.is_empty() || self.holder.is_some();

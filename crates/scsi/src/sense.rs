@@ -585,11 +585,10 @@ mod tests {
         fn descriptor_round_trips(s in any_sense()) {
             let b = s.to_bytes(SenseFormat::Descriptor);
             let mut want = s;
-            if let Some(SenseSpecific::Field { .. }) = s.specific {
-                if s.key != SenseKey::ILLEGAL_REQUEST {
+            if let Some(SenseSpecific::Field { .. }) = s.specific
+                && s.key != SenseKey::ILLEGAL_REQUEST {
                     return Ok(()); // a field pointer only decodes under ILLEGAL REQUEST
                 }
-            }
             want.key = SenseKey(s.key.0 & 0x0f);
             prop_assert_eq!(Sense::parse(&b).unwrap(), want);
             prop_assert_eq!(Sense::parse(&b).unwrap().to_bytes(SenseFormat::Descriptor), b);

@@ -34,7 +34,7 @@ pub(crate) fn run_len(bitmap: &[u8], start: u64, end: u64) -> u64 {
     let uniform = if value { 0xff } else { 0x00 };
     let mut s = start;
     while s < end {
-        if s % 8 == 0 && end - s >= 8 {
+        if s.is_multiple_of(8) && end - s >= 8 {
             match bitmap.get((s / 8) as usize) {
                 Some(&b) if b == uniform => {
                     s += 8;

@@ -29,6 +29,7 @@ use crate::{
 ///     let link = ParentLink::for_files(&disk, &path(i - 1), &path(i))?;
 ///     disk = VhdBuilder::differencing(link).create(FileStorage::create_new(path(i))?)?;
 /// }
+/// drop(disk); // its write lock
 /// assert!(vhd::open_file(path(MAX_CHAIN_DEPTH), OpenOptions::read_only()).is_ok());
 /// let too_deep = vhd::open_file(path(MAX_CHAIN_DEPTH + 1), OpenOptions::read_only());
 /// assert!(matches!(too_deep, Err(vhd::Error::ParentChain { .. })));
@@ -300,12 +301,12 @@ fn percent_decode(text: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if let (b'%', Some(&h), Some(&l)) = (b[i], b.get(i + 1), b.get(i + 2)) {
-            if let (Some(h), Some(l)) = (hex(h), hex(l)) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
+        if let (b'%', Some(&h), Some(&l)) = (b[i], b.get(i + 1), b.get(i + 2))
+            && let (Some(h), Some(l)) = (hex(h), hex(l))
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+            continue;
         }
         out.push(b[i]);
         i += 1;
@@ -530,6 +531,7 @@ impl SharedParents {
     ///     let link = ParentLink::for_files(&golden, &golden_path, child)?;
     ///     VhdBuilder::differencing(link).create(FileStorage::create_new(child)?)?;
     /// }
+    /// drop(golden); // its write lock: a parent is opened with a shared one
     /// let mut parents = SharedParents::new();
     /// let a = parents.open(&a_path, OpenOptions::read_write())?;
     /// let b = parents.open(&b_path, OpenOptions::read_write())?;
@@ -630,6 +632,8 @@ pub fn open_file_with(
     let path = path.as_ref();
     let storage = if options.writable {
         FileStorage::open_writable(path)
+    } else if options.unlocked {
+        FileStorage::open_unlocked(path)
     } else {
         FileStorage::open_read_only(path)
     }
@@ -809,10 +813,13 @@ fn open_candidate(
     let storage = match FileStorage::open_read_only(canonical) {
         Ok(storage) => storage,
         Err(source) => {
+            // Name the file: the candidates are not in the message otherwise.
+            let named =
+                std::io::Error::new(source.kind(), format!("{}: {source}", canonical.display()));
             return Ok(Attempt::Rejected(Error::Io {
                 op: "opening a parent",
                 offset: 0,
-                source,
+                source: named,
             }));
         }
     };

@@ -233,7 +233,7 @@ impl VhdBuilder {
     /// [`MAX_DISK_SIZE`], or a block size out of range.
     pub fn footer(&self) -> Result<Footer> {
         let invalid = |what, reason| Err(Error::InvalidInput { what, reason });
-        if self.size == 0 || self.size % 512 != 0 {
+        if self.size == 0 || !self.size.is_multiple_of(512) {
             return invalid("size", "must be a positive multiple of 512 bytes");
         }
         if self.size > MAX_DISK_SIZE {

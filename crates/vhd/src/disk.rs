@@ -89,6 +89,11 @@ const MAX_BAT_ENTRIES: u64 = 16 << 20;
 pub struct OpenOptions {
     /// Allow writes. Parents are always opened without it.
     pub writable: bool,
+    /// For [`crate::open_file`] and [`crate::open_file_with`]: open a read-only file without
+    /// a lock ([`crate::FileStorage::open_unlocked`]), to look at a disk another process holds
+    /// open for writing. Ignored with `writable`; parents are still opened with their shared
+    /// lock. [`Disk::open`] takes storage that is already open and ignores it.
+    pub unlocked: bool,
 }
 
 impl OpenOptions {
@@ -103,7 +108,10 @@ impl OpenOptions {
     /// # Ok::<(), vhd::Error>(())
     /// ```
     pub fn read_only() -> Self {
-        OpenOptions { writable: false }
+        OpenOptions {
+            writable: false,
+            unlocked: false,
+        }
     }
 
     /// Reads and writes.
@@ -117,7 +125,26 @@ impl OpenOptions {
     /// # Ok::<(), vhd::Error>(())
     /// ```
     pub fn read_write() -> Self {
-        OpenOptions { writable: true }
+        OpenOptions {
+            writable: true,
+            unlocked: false,
+        }
+    }
+
+    /// The same options with [`OpenOptions::unlocked`] set: a read-only file is opened
+    /// without a lock.
+    ///
+    /// ```no_run
+    /// // A served client disk: `vhd info` looks at it while the server writes it.
+    /// let disk = vhd::open_file("/srv/clients/a.vhd", vhd::OpenOptions::read_only().unlocked())?;
+    /// println!("{} blocks allocated", disk.allocated_blocks());
+    /// # Ok::<(), vhd::Error>(())
+    /// ```
+    pub fn unlocked(self) -> Self {
+        OpenOptions {
+            unlocked: true,
+            ..self
+        }
     }
 }
 
@@ -313,7 +340,7 @@ impl<S: Storage> Disk<S> {
 
     fn open_sparse(storage: &S, footer: &Footer, footer_offset: u64) -> Result<Sparse> {
         let header_offset = footer.data_offset;
-        if header_offset % 512 != 0
+        if !header_offset.is_multiple_of(512)
             || header_offset < FOOTER_LEN as u64
             || header_offset.saturating_add(HEADER_LEN as u64) > footer_offset
         {
@@ -786,7 +813,7 @@ impl<S: Storage> Disk<S> {
         for _ in 0..MAX_RUN_BLOCKS {
             let pos = offset + len;
             // A run that ends inside a block ends there.
-            if pos >= size || pos % s.block_size != 0 {
+            if pos >= size || !pos.is_multiple_of(s.block_size) {
                 break;
             }
             let (next, n) = s.run_at(pos, size);

@@ -19,7 +19,9 @@ use uuid::Uuid;
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorKind {
-    /// The storage failed.
+    /// The storage failed. Its message says what was being done; the storage's own error
+    /// is its [`source`](std::error::Error::source) (print the chain, as `anyhow`'s `{:#}`
+    /// does, to show both).
     Io,
     /// The bytes are not a VHD structure of the expected kind (cookie, version, type).
     InvalidFormat,
@@ -52,7 +54,7 @@ pub enum ErrorKind {
 #[non_exhaustive]
 pub enum Error {
     /// The storage failed.
-    #[error("I/O error while {op} at byte {offset}: {source}")]
+    #[error("I/O error while {op} at byte {offset}")]
     Io {
         /// What was being done, e.g. `"reading the BAT"`.
         op: &'static str,

@@ -200,7 +200,7 @@ impl ParentLocator {
 pub fn decode_locator_path(platform: PlatformCode, payload: &[u8]) -> Option<String> {
     match platform {
         PlatformCode::W2KU | PlatformCode::W2RU => {
-            if payload.len() % 2 != 0 {
+            if !payload.len().is_multiple_of(2) {
                 return None;
             }
             let units: Vec<u16> = payload

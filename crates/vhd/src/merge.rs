@@ -36,9 +36,12 @@ pub struct MergeStats {
 ///
 /// Blocks the child never allocated are skipped without reading; inside allocated blocks the
 /// runs of present sectors are copied in pieces of at most 1 MiB, so memory stays bounded. The
-/// child needs no parent attached (only its own sectors are read). A parent that is itself a
-/// differencing disk needs its own parent attached ([`open_file`](crate::open_file) does it),
-/// since sectors written into it copy up their 4 KiB group.
+/// child needs no parent attached (only its own sectors are read), and with files it must be
+/// opened alone (`Disk::open` over [`FileStorage::open_read_only`](crate::FileStorage)): a
+/// child opened with its chain holds a shared lock on the parent, which then cannot be opened
+/// for writing. A parent that is itself a differencing disk needs its own parent attached
+/// ([`open_file`](crate::open_file) does it), since sectors written into it copy up their
+/// 4 KiB group.
 ///
 /// `progress(done, total)` is called as blocks are processed, `total` being the bytes of the
 /// child's allocated blocks, and last with `done == total`.

@@ -247,6 +247,24 @@ impl Storage for MemStorage {
 
 /// Storage in a file, with positional IO (`pread`/`pwrite`), safe to share between threads.
 ///
+/// # Locks
+///
+/// Two writers on one disk, or a writer under a reader, corrupt it or what the reader sees
+/// (two servers serving one client's disk; a merge into a golden image that is being served).
+/// So the opening functions take an advisory lock on the file (`flock(2)` on Unix, the
+/// standard library's [`File::try_lock`]) and hold it while the storage is open:
+///
+/// - [`FileStorage::open_writable`] and [`FileStorage::create_new`]: exclusive, refused
+///   while any other handle holds a lock on the file;
+/// - [`FileStorage::open_read_only`]: shared, refused while a writer holds the file;
+/// - [`FileStorage::open_unlocked`] and [`FileStorage::from_file`]: none, for looking at a
+///   disk that another process is writing (what it reads may be changing).
+///
+/// A refused lock is an error of kind [`io::ErrorKind::ResourceBusy`]; the opening never
+/// waits. On a file system that cannot lock, files open without a lock. The lock is per open file, so a process that opens one file twice, once for
+/// writing, is refused too. Programs that do not take `flock` locks (qemu takes other locks)
+/// are not kept out.
+///
 /// ```no_run
 /// use vhd::FileStorage;
 /// let golden = FileStorage::open_read_only("golden.vhd")?;
@@ -258,7 +276,8 @@ pub struct FileStorage {
 }
 
 impl FileStorage {
-    /// Opens an existing file read-only: the OS refuses every write, whatever the caller does.
+    /// Opens an existing file read-only, with a shared lock: the OS refuses every write,
+    /// whatever the caller does, and no writer can open it meanwhile.
     ///
     /// ```
     /// use vhd::{FileStorage, Storage};
@@ -275,14 +294,43 @@ impl FileStorage {
     /// ```
     ///
     /// # Errors
-    /// The OS's error for opening the file.
+    /// The OS's error for opening the file; `ResourceBusy` while a writer holds it (see
+    /// "Locks" above).
     pub fn open_read_only(path: impl AsRef<Path>) -> io::Result<Self> {
+        let file = File::open(path)?;
+        lock(&file, Lock::Shared)?;
+        Ok(FileStorage { file })
+    }
+
+    /// Opens an existing file read-only without taking a lock: for inspecting a disk that
+    /// another process holds open for writing (a served client disk). What it reads may be
+    /// changing, or be half of a write; never use it to serve or to merge.
+    ///
+    /// ```
+    /// use vhd::{FileStorage, Storage};
+    /// # let path = std::env::temp_dir().join(format!("vhd-doc-{}-open-unlocked", std::process::id()));
+    /// # let _ = std::fs::remove_file(&path);
+    /// std::fs::write(&path, b"client")?;
+    /// let writer = FileStorage::open_writable(&path)?;
+    /// assert!(FileStorage::open_read_only(&path).is_err()); // the writer's lock
+    /// let peek = FileStorage::open_unlocked(&path)?;
+    /// let mut buf = [0u8; 6];
+    /// peek.read_exact_at(&mut buf, 0)?;
+    /// assert_eq!(&buf, b"client");
+    /// # drop(writer);
+    /// # let _ = std::fs::remove_file(&path);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// The OS's error for opening the file.
+    pub fn open_unlocked(path: impl AsRef<Path>) -> io::Result<Self> {
         Ok(FileStorage {
             file: File::open(path)?,
         })
     }
 
-    /// Opens an existing file for reading and writing.
+    /// Opens an existing file for reading and writing, with an exclusive lock.
     ///
     /// ```
     /// use vhd::{FileStorage, Storage};
@@ -297,11 +345,12 @@ impl FileStorage {
     /// ```
     ///
     /// # Errors
-    /// The OS's error for opening the file.
+    /// The OS's error for opening the file; `ResourceBusy` while another handle holds any
+    /// lock on it (see "Locks" above).
     pub fn open_writable(path: impl AsRef<Path>) -> io::Result<Self> {
-        Ok(FileStorage {
-            file: File::options().read(true).write(true).open(path)?,
-        })
+        let file = File::options().read(true).write(true).open(path)?;
+        lock(&file, Lock::Exclusive)?;
+        Ok(FileStorage { file })
     }
 
     /// Creates a new file, failing if it exists.
@@ -321,13 +370,13 @@ impl FileStorage {
     /// # Errors
     /// The OS's error for creating the file (`AlreadyExists` if it exists).
     pub fn create_new(path: impl AsRef<Path>) -> io::Result<Self> {
-        Ok(FileStorage {
-            file: File::options()
-                .read(true)
-                .write(true)
-                .create_new(true)
-                .open(path)?,
-        })
+        let file = File::options()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(path)?;
+        lock(&file, Lock::Exclusive)?;
+        Ok(FileStorage { file })
     }
 
     /// Wraps an open file.
@@ -389,6 +438,39 @@ impl Storage for FileStorage {
 
     fn flush(&self) -> io::Result<()> {
         self.file.sync_data()
+    }
+}
+
+/// The lock an opening function takes (see [`FileStorage`]'s "Locks").
+#[derive(Debug, Clone, Copy)]
+enum Lock {
+    Shared,
+    Exclusive,
+}
+
+/// Takes `kind` of lock on `file` without waiting; a conflict is `ResourceBusy`, and a file
+/// system that cannot lock leaves the file unlocked.
+fn lock(file: &File, kind: Lock) -> io::Result<()> {
+    let taken = match kind {
+        Lock::Shared => file.try_lock_shared(),
+        Lock::Exclusive => file.try_lock(),
+    };
+    match taken {
+        Ok(()) => Ok(()),
+        Err(std::fs::TryLockError::WouldBlock) => Err(io::Error::new(
+            io::ErrorKind::ResourceBusy,
+            match kind {
+                Lock::Shared => {
+                    "the file is locked by a writer (a server serving it, or a tool writing it)"
+                }
+                Lock::Exclusive => {
+                    "the file is locked by another user (a server serving it, or a tool reading or writing it)"
+                }
+            },
+        )),
+        // A file system without locks (some FUSE and network ones): open it as qemu's
+        // `locking=auto` does, without one.
+        Err(std::fs::TryLockError::Error(_)) => Ok(()),
     }
 }
 

@@ -182,6 +182,19 @@ fn merge_of_files_opened_by_path() {
     let mut c = open_file(&child, OpenOptions::read_write()).unwrap();
     c.write_at(&[2; 100], 4096).unwrap();
     c.flush().unwrap();
+    // The child opened with its chain holds a shared lock on the golden image: no writer.
+    let busy = open_file(&golden, OpenOptions::read_write()).unwrap_err();
+    assert!(
+        matches!(&busy, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::ResourceBusy),
+        "{busy}"
+    );
+    drop(c);
+    // A merge reads only what the child holds: open it alone.
+    let c = Disk::open(
+        FileStorage::open_read_only(&child).unwrap(),
+        OpenOptions::read_only(),
+    )
+    .unwrap();
     let mut g = open_file(&golden, OpenOptions::read_write()).unwrap();
     merge(&c, &mut g, &mut |_, _| {}).unwrap();
     drop(g);

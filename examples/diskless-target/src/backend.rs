@@ -20,9 +20,20 @@ pub(crate) const BLOCK_SIZE: u32 = 512;
 
 /// Logs a failed disk operation (the initiator sees only MEDIUM ERROR sense) and turns it into
 /// the device error.
-fn io_error(path: &Path, op: &'static str, lba: u64, e: &dyn std::fmt::Display) -> DeviceError {
+fn io_error(
+    path: &Path,
+    op: &'static str,
+    lba: u64,
+    e: &(dyn std::error::Error + 'static),
+) -> DeviceError {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text = format!("{text}: {c}");
+        cause = c.source();
+    }
     eprintln!(
-        "diskless-target: {}: {op} at LBA {lba}: {e}",
+        "diskless-target: {}: {op} at LBA {lba}: {text}",
         path.display()
     );
     DeviceError::Io { op, lba }

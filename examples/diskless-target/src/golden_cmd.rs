@@ -184,8 +184,16 @@ pub(crate) fn merge(dir: &StateDir, name: &str, activate: bool) -> Result<PathBu
     {
         let mut parent = vhd::open_file(file.path(), OpenOptions::read_write())
             .with_context(|| format!("opening the copy {}", file.path().display()))?;
-        let storage = FileStorage::open_read_only(&child_path)
-            .with_context(|| format!("opening {}", child_path.display()))?;
+        // A running server keeps every client's disk open, with its write lock, logged in or
+        // not. This client is not logged in (checked above), so nothing writes its disk: read
+        // it without the lock then.
+        let storage = match FileStorage::open_read_only(&child_path) {
+            Err(e) if e.kind() == std::io::ErrorKind::ResourceBusy => {
+                FileStorage::open_unlocked(&child_path)
+            }
+            r => r,
+        }
+        .with_context(|| format!("opening {}", child_path.display()))?;
         let child = vhd::Disk::open(storage, OpenOptions::read_only())
             .with_context(|| format!("opening {}", child_path.display()))?;
         let stats = vhd::merge(&child, &mut parent, &mut |_, _| {}).with_context(|| {

@@ -281,6 +281,22 @@ fn disk_info(path: &Path, disk: &Disk<FileStorage>) -> Result<(DiskInfo, Option<
     Ok((info, next))
 }
 
+/// Opens `path` read-only to look at it (`info`, `check` without `--repair`): with a shared
+/// lock if it can; if a writer holds the file (a running server), without one, saying so.
+fn open_to_inspect(path: &Path) -> Result<FileStorage> {
+    match FileStorage::open_read_only(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::ResourceBusy => {
+            eprintln!(
+                "warning: {} is open for writing elsewhere (a running server?): reading it \
+                 without a lock, so it may change while it is read",
+                path.display()
+            );
+            FileStorage::open_unlocked(path).with_context(|| at(path))
+        }
+        r => r.with_context(|| at(path)),
+    }
+}
+
 /// The disk at `path` and each parent up its chain.
 fn chain_info(path: &Path) -> Result<Vec<DiskInfo>> {
     let mut chain = Vec::new();
@@ -293,8 +309,8 @@ fn chain_info(path: &Path) -> Result<Vec<DiskInfo>> {
                 vhd::MAX_CHAIN_DEPTH
             );
         }
-        let storage = FileStorage::open_read_only(&p).with_context(|| at(&p))?;
-        let disk = Disk::open(storage, OpenOptions::read_only()).with_context(|| at(&p))?;
+        let disk =
+            Disk::open(open_to_inspect(&p)?, OpenOptions::read_only()).with_context(|| at(&p))?;
         let (info, next) = disk_info(&p, &disk)?;
         chain.push(info);
         current = next;
@@ -367,11 +383,10 @@ struct ProblemJson {
 
 fn check(path: &Path, repair: bool, json: bool) -> Result<ExitCode> {
     let storage = if repair {
-        FileStorage::open_writable(path)
+        FileStorage::open_writable(path).with_context(|| at(path))?
     } else {
-        FileStorage::open_read_only(path)
-    }
-    .with_context(|| at(path))?;
+        open_to_inspect(path)?
+    };
     let (report, repairs) = if repair {
         let r = vhd::repair(&storage).with_context(|| at(path))?;
         (
@@ -431,7 +446,10 @@ fn check(path: &Path, repair: bool, json: bool) -> Result<ExitCode> {
 }
 
 fn merge(child_path: &Path) -> Result<()> {
-    let child = open_chain(child_path)?;
+    // Alone, not with its chain: the chain would hold a shared lock on the parent, which is
+    // opened for writing below (a merge reads only the child's own sectors).
+    let storage = FileStorage::open_read_only(child_path).with_context(|| at(child_path))?;
+    let child = Disk::open(storage, OpenOptions::read_only()).with_context(|| at(child_path))?;
     let link = ParentRef::of(&child, child_path)
         .with_context(|| at(child_path))?
         .with_context(|| format!("{}: not a differencing disk", at(child_path)))?;

@@ -493,6 +493,19 @@ fn serve_follows_the_state_without_restart() {
         assert!(held.wait().unwrap().success());
         wait_until("pc1's marker to go", || !has_marker());
         assert!(server.reads("pc1", mac1, 0x55), "pc1 reads its own write");
+        // The server keeps pc1's disk open, with its write lock, while pc1 is logged out: a
+        // re-bake still reads it.
+        let out = ok(&state, &["golden", "merge", "pc1"]);
+        let baked = out
+            .lines()
+            .find_map(|l| l.split_whitespace().find(|w| w.ends_with("+pc1.vhd")));
+        let baked = baked.unwrap_or_else(|| panic!("no baked image named in {out}"));
+        let mut sector = [0u8; 512];
+        vhd::open_file(baked, OpenOptions::read_only())
+            .unwrap()
+            .read_at(&mut sector, 0)
+            .unwrap();
+        assert_eq!(sector, [0x55; 512], "the re-bake holds pc1's write");
         // After the session, the reset is done, and pc1 reads the golden data again.
         server.after_reload(|| ok(&state, &["client", "reset", "pc1"]));
         assert!(

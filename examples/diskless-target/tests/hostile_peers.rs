@@ -863,3 +863,26 @@ fn persistent_reservations_with_aptpl_survive_a_restart() {
     assert_eq!(read_reservation(&mut a2), None);
     assert_eq!(write(&mut a2), ScsiStatus::GOOD);
 }
+
+/// A second server over the same disks (the same config started twice, by mistake) must
+/// not serve them: two writers would corrupt every client's disk. It stops at start, naming
+/// the disk another process holds; the first server keeps serving.
+#[test]
+fn a_second_server_over_the_same_disks_refuses_to_start() {
+    let tmp = TempDir::new("hostile-it", "two-servers");
+    let server = Server::start(&tmp.0);
+    let out = Command::new(env!("CARGO_BIN_EXE_diskless-target"))
+        .arg("serve")
+        .arg("--config")
+        .arg(tmp.0.join("serve.toml"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the second server ran: {stderr}");
+    assert!(
+        stderr.contains("a.vhd") && stderr.contains("locked"),
+        "{stderr}"
+    );
+    // The first one still serves.
+    Client::logged_in(server.addr, 1, INITIATOR_A, TARGET_A);
+}

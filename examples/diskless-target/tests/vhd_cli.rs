@@ -257,3 +257,58 @@ fn failures_name_the_file_and_leave_nothing_behind() {
     let out = run(&dir, &["create", "--type", "fixed", "d.vhd", "1M"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
 }
+
+/// A disk held open for writing by another process (here this test, as a server holds a
+/// client's disk) can be looked at, with a warning, but not repaired; and a parent that
+/// another process holds open (as a server holds the golden image) cannot be merged into.
+#[test]
+fn disks_in_use_elsewhere_are_inspected_but_never_written() {
+    let dir = TempDir::new("vhd-cli", "locks");
+    ok(&dir, &["create", "--type", "dynamic", "golden.vhd", "16M"]);
+    ok(
+        &dir,
+        &[
+            "create",
+            "--type",
+            "differencing",
+            "--parent",
+            "golden.vhd",
+            "client.vhd",
+        ],
+    );
+
+    let held = vhd::FileStorage::open_writable(dir.0.join("client.vhd")).unwrap();
+    for args in [&["info", "client.vhd"][..], &["check", "client.vhd"]] {
+        let out = run(&dir, args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("client.vhd is open for writing elsewhere"),
+            "{args:?}: {stderr}"
+        );
+    }
+    let out = run(&dir, &["check", "--repair", "client.vhd"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("client.vhd") && stderr.contains("locked"),
+        "{stderr}"
+    );
+    drop(held);
+
+    let golden_before = std::fs::read(dir.0.join("golden.vhd")).unwrap();
+    let shared = vhd::FileStorage::open_read_only(dir.0.join("golden.vhd")).unwrap();
+    let out = run(&dir, &["merge", "client.vhd"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "merged into a golden image in use");
+    assert!(
+        stderr.contains("golden.vhd") && stderr.contains("locked"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read(dir.0.join("golden.vhd")).unwrap(),
+        golden_before
+    );
+    drop(shared);
+    ok(&dir, &["merge", "client.vhd"]);
+}

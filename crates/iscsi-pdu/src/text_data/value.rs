@@ -562,7 +562,7 @@ fn decode_base64(text: &str) -> Option<Vec<u8>> {
     if digits.is_empty() || digits.len() % 4 == 1 || pads > 2 {
         return None;
     }
-    if pads > 0 && text.len() % 4 != 0 {
+    if pads > 0 && !text.len().is_multiple_of(4) {
         return None;
     }
     let mut out = Vec::with_capacity(digits.len() * 3 / 4);

@@ -286,10 +286,10 @@ impl LoginState {
         }
         if self.identity_checked {
             // The leading-only declarations must not change.
-            if let Some(name) = pairs.get("InitiatorName") {
-                if IscsiName::prepare(name).ok() != self.initiator_name {
-                    return fail(LoginStatus::INITIATOR_ERROR);
-                }
+            if let Some(name) = pairs.get("InitiatorName")
+                && IscsiName::prepare(name).ok() != self.initiator_name
+            {
+                return fail(LoginStatus::INITIATOR_ERROR);
             }
             return Ok(());
         }
