@@ -90,6 +90,7 @@ enum ClientCommand {
 /// Bad arguments, a duplicate, a client that is logged in, or a file that cannot be written.
 pub(crate) fn run(args: ClientArgs) -> Result<()> {
     let dir = StateDir::new(&args.state);
+    dir.require()?;
     match args.command {
         ClientCommand::Add {
             name,

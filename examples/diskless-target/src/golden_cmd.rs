@@ -74,6 +74,7 @@ pub(crate) fn run(args: GoldenArgs) -> Result<()> {
             );
         }
         GoldenCommand::Merge { client, activate } => {
+            dir.require()?;
             let golden = merge(&dir, &client, activate)?;
             println!("new golden image: {}", golden.display());
             if activate {

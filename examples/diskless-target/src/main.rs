@@ -112,7 +112,27 @@ enum Command {
     Golden(golden_cmd::GoldenArgs),
 }
 
+/// Ends the process quietly, as a SIGPIPE would, when stdout is a pipe that was closed
+/// (`diskless-target vhd info X | head`): Rust ignores SIGPIPE, so `println!` panics instead,
+/// and resetting the signal would take `unsafe`.
+fn exit_quietly_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(128 + 13); // what a shell reports for SIGPIPE
+        }
+        default(info);
+    }));
+}
+
 fn main() -> ExitCode {
+    exit_quietly_on_closed_stdout();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Vhd(cmd) => vhd_cmd::run(cmd),

@@ -297,6 +297,7 @@ pub(crate) fn run_state(
     golden_cache: Option<u64>,
 ) -> Result<()> {
     let dir = StateDir::new(dir);
+    dir.require()?;
     dir.create()?;
     let listen = listen.unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 3260)));
     let mut config = dir.load()?.serve_config(&dir, listen)?;

@@ -152,6 +152,19 @@ impl StateDir {
             .map_or_else(|_| path.to_path_buf(), Path::to_path_buf)
     }
 
+    /// Fails unless the directory exists: only `golden set` makes one, so that a mistyped
+    /// `--state` is an error, not an empty state served or a stray directory left behind.
+    pub(crate) fn require(&self) -> Result<()> {
+        if self.root.is_dir() {
+            return Ok(());
+        }
+        bail!(
+            "no state directory at {}: make one with `diskless-target golden set IMAGE --state {}`",
+            self.root.display(),
+            self.root.display()
+        )
+    }
+
     /// Creates the directory and its sub-directories.
     pub(crate) fn create(&self) -> Result<()> {
         for d in [
@@ -197,7 +210,8 @@ impl StateDir {
                     }
                     if start.elapsed() > std::time::Duration::from_secs(30) {
                         bail!(
-                            "{} is held by process {}: another diskless-target command is                              changing the state; if none runs, remove the file",
+                            "{} is held by process {}: another diskless-target command is \
+                             changing the state; if none runs, remove the file",
                             path.display(),
                             holder.map_or_else(|| "?".to_string(), |p| p.to_string())
                         );

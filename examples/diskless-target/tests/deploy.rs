@@ -538,3 +538,25 @@ fn serve_follows_the_state_without_restart() {
         "the golden image is unchanged"
     );
 }
+
+/// A mistyped `--state` is an error that names the directory and how to make one, and leaves
+/// nothing behind; only `golden set` makes a state directory.
+#[test]
+fn a_missing_state_directory_is_an_error_not_an_empty_state() {
+    let tmp = TempDir::new("deploy-it", "no-state");
+    let typo = tmp.0.join("diskles-state");
+    for args in [
+        &["client", "list"][..],
+        &["client", "add", "pc1", "--mac", "52:54:00:00:00:01"],
+        &["client", "reset", "pc1"],
+        &["golden", "merge", "pc1"],
+        &["serve", "--listen", "127.0.0.1:0"],
+    ] {
+        let e = fails(&typo, args);
+        assert!(
+            e.contains("no state directory at") && e.contains("golden set"),
+            "{args:?}: {e}"
+        );
+        assert!(!typo.exists(), "{args:?} made {}", typo.display());
+    }
+}
