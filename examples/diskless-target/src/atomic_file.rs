@@ -36,6 +36,15 @@ impl AtomicFile {
         temp_name.push(name);
         temp_name.push(format!(".tmp-{}", std::process::id()));
         let temp = target.with_file_name(temp_name);
+        if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty())
+            && !dir.is_dir()
+        {
+            bail!(
+                "{}: the directory {} does not exist",
+                target.display(),
+                dir.display()
+            );
+        }
         Ok(AtomicFile {
             temp,
             target: target.to_path_buf(),

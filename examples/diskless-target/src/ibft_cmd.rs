@@ -180,19 +180,7 @@ fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 fn parse_mac(s: &str) -> Result<MacAddr> {
-    let parts: Vec<&str> = s.split([':', '-']).collect();
-    let mut mac = [0u8; 6];
-    if parts.len() != 6 {
-        bail!("MAC address {s:?}: expected six hex bytes like 52:54:00:12:34:56");
-    }
-    for (byte, part) in mac.iter_mut().zip(&parts) {
-        if part.len() != 2 {
-            bail!("MAC address {s:?}: expected six hex bytes like 52:54:00:12:34:56");
-        }
-        *byte = u8::from_str_radix(part, 16)
-            .with_context(|| format!("MAC address {s:?}: {part:?} is not a hex byte"))?;
-    }
-    Ok(MacAddr(mac))
+    crate::state::parse_mac(s).map(|mac| MacAddr(mac.0))
 }
 
 fn parse_cidr(s: &str) -> Result<(IpAddr, u8)> {

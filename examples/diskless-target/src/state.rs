@@ -392,7 +392,12 @@ pub(crate) fn check_name(name: &str) -> Result<()> {
 
 /// Parses a MAC address (`:` or `-` separated) into the stored form `aa:bb:cc:dd:ee:ff`.
 pub(crate) fn parse_mac(text: &str) -> Result<ipxe_script::MacAddr> {
-    ipxe_script::MacAddr::parse(text).map_err(|e| anyhow::anyhow!("MAC address `{text}`: {e}"))
+    ipxe_script::MacAddr::parse(text).map_err(|e| {
+        anyhow::anyhow!(
+            "MAC address `{text}`: expected six two-digit hex bytes separated by `:` or `-`, \
+             like 52:54:00:12:34:56 ({e})"
+        )
+    })
 }
 
 /// The target IQN derived from a client name.

@@ -130,6 +130,13 @@ pub(crate) fn run(cmd: VhdCommand) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// A `--type` value as the user types it (`dynamic`), not as Rust spells it.
+fn arg_name(value: impl ValueEnum) -> String {
+    value
+        .to_possible_value()
+        .map_or_else(String::new, |v| v.get_name().to_string())
+}
+
 fn at(path: &Path) -> String {
     path.display().to_string()
 }
@@ -173,7 +180,7 @@ fn create(
         (DiskArg::Differencing, Some(_), _) => {
             bail!("a differencing disk takes its parent's size; do not give SIZE")
         }
-        (_, None, _) => bail!("SIZE is required for a {disk_type:?} disk"),
+        (_, None, _) => bail!("SIZE is required for a {} disk", arg_name(disk_type)),
         (_, Some(_), Some(_)) => bail!("--parent is only for differencing disks"),
     };
     let builder = block_size_arg(builder, block_size)?.round_to_chs(chs);
@@ -506,6 +513,14 @@ fn convert(
         out.flush().with_context(|| at(dst))?;
     } else {
         let size = source.size().next_multiple_of(512);
+        if size != source.size() {
+            eprintln!(
+                "note: {} is {} bytes, not a whole number of 512-byte sectors: the disk is {size} \
+                 bytes, the last sector padded with zeros",
+                src.display(),
+                source.size()
+            );
+        }
         let (builder, parent_disk) = match (out_type, parent) {
             (OutArg::Fixed, None) => (VhdBuilder::fixed(size), None),
             (OutArg::Dynamic, None) => (VhdBuilder::dynamic(size), None),
@@ -524,9 +539,10 @@ fn convert(
     }
     file.commit()?;
     println!(
-        "converted {} to {} ({out_type:?})",
+        "converted {} to {} ({})",
         src.display(),
-        dst.display()
+        dst.display(),
+        arg_name(out_type)
     );
     Ok(())
 }
