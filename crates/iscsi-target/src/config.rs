@@ -69,16 +69,28 @@ impl TargetConfig {
         self.targets.iter().find(|t| &t.name == name)
     }
 
-    /// Checks the limits and that target names are unique.
+    /// Checks the limits, that target names are unique, and each target's CHAP secrets: none
+    /// empty, mutual CHAP only with the initiator's CHAP, and the two secrets different
+    /// (RFC 7143 §12.1.3). [`Connection::new`](crate::Connection::new) trusts its config:
+    /// validate it first.
     ///
     /// # Errors
     /// [`Error::InvalidConfig`] naming the first problem.
     ///
     /// ```
-    /// use iscsi_target::TargetConfig;
+    /// use iscsi_pdu::IscsiName;
+    /// use iscsi_target::{ChapCredentials, TargetConfig, TargetNode};
     /// let mut config = TargetConfig::default();
     /// config.limits.max_burst_length = 100;
     /// assert!(config.validate().is_err());
+    ///
+    /// let same = ChapCredentials::new("client1", b"secret-123456");
+    /// let node = TargetNode::new(IscsiName::parse("iqn.2026-01.com.example:disk1")?)
+    ///     .with_chap(same.clone())
+    ///     .with_mutual_chap(same);
+    /// let config = TargetConfig { targets: vec![node], ..TargetConfig::default() };
+    /// assert!(config.validate().is_err());
+    /// # Ok::<(), iscsi_pdu::Error>(())
     /// ```
     pub fn validate(&self) -> Result<(), Error> {
         self.limits.validate()?;
@@ -86,6 +98,27 @@ impl TargetConfig {
             if self.targets[..i].iter().any(|o| o.name == t.name) {
                 return Err(Error::InvalidConfig {
                     what: "two targets have the same name",
+                });
+            }
+            let secrets = t.chap.iter().chain(&t.mutual_chap);
+            if secrets.clone().any(|c| c.secret.is_empty()) {
+                return Err(Error::InvalidConfig {
+                    what: "a CHAP secret is empty",
+                });
+            }
+            if t.mutual_chap.is_some() && t.chap.is_none() {
+                return Err(Error::InvalidConfig {
+                    what: "mutual CHAP needs the initiator's CHAP too",
+                });
+            }
+            // RFC 7143 §12.1.3: "Any CHAP secret used for initiator authentication MUST NOT
+            // be configured for authentication of any target".
+            if let (Some(a), Some(b)) = (&t.chap, &t.mutual_chap)
+                && a.secret == b.secret
+            {
+                return Err(Error::InvalidConfig {
+                    what: "a target's mutual CHAP secret must differ from its initiator's \
+                           (RFC 7143 §12.1.3)",
                 });
             }
         }

@@ -45,13 +45,19 @@ const MAX_IMMEDIATE_TASKS: usize = 16;
 ///    order (it is a [`bytes::Buf`]; its payload is a slice of the task's data), and drain
 ///    [`Connection::poll_event`]:
 ///    - [`Event::LoggedIn`]: close the connection carrying `replaces`, if any (session
-///      reinstatement); `session` gives the initiator name and ISID for the SCSI I_T nexus;
+///      reinstatement), and end its SCSI I_T nexus while handling the event: the new
+///      session's Login Response reaches [`Connection::poll_transmit`] only once this event
+///      was polled; `session` gives the initiator name and ISID for the new nexus;
 ///    - [`Event::ScsiCommand`]: execute it (possibly concurrently with others), then call
 ///      [`Connection::complete_task`] and go to 3;
 ///    - [`Event::TaskManagement`]: apply it to the SCSI layer, then call
 ///      [`Connection::complete_task_management`] and go to 3;
+///    - [`Event::LoggedOut`]: end the session's SCSI I_T nexus
+///      (`scsi::ScsiTarget::nexus_lost`) while handling the event;
 ///    - [`Event::Close`]: close the socket and drop the connection (dropping it removes its
-///      session from the registry).
+///      session from the registry). A session that ended without [`Event::LoggedOut`] (the
+///      connection dropped or failed) still has its SCSI I_T nexus: end it here, unless a
+///      login reinstated the session (its [`Event::LoggedIn`] named it in `replaces`).
 /// 4. If input is left over after step 3 (the engine stops decoding while a few hundred
 ///    answers wait to be sent), call [`Connection::handle_bytes`] again once they are
 ///    written, even if no new bytes arrived.
@@ -119,8 +125,11 @@ pub struct Connection {
     events: VecDeque<Event>,
     closing: Option<CloseReason>,
     close_reported: bool,
-    /// A successful Logout Response, queued when its [`Event::LoggedOut`] is polled.
-    logout_response: Option<Pdu>,
+    /// A response that waits for the driver to see its event, queued when that event is
+    /// polled: a successful Logout Response ([`Event::LoggedOut`]), and the Login Response of
+    /// a login that reinstated a session ([`Event::LoggedIn`] with `replaces`), so that the
+    /// old session's nexus has ended before the initiator learns it is gone.
+    held_response: Option<Outgoing>,
     stat_sn: SerialNumber,
     timer: Timer,
 }
@@ -204,7 +213,9 @@ impl Connection {
     /// `config` is the configuration in force for this connection's lifetime; `registry` is
     /// shared by every connection of the portal group (it assigns TSIHs and detects session
     /// reinstatement); `random` must be fresh random bytes (from the OS) for the CHAP
-    /// challenges.
+    /// challenges. The engine trusts `config`: check it once with
+    /// [`TargetConfig::validate`] before serving (a limit out of range would be negotiated
+    /// as it is).
     ///
     /// ```
     /// use std::sync::Arc;
@@ -229,7 +240,7 @@ impl Connection {
             events: VecDeque::new(),
             closing: None,
             close_reported: false,
-            logout_response: None,
+            held_response: None,
             stat_sn,
             timer: Timer::default(),
         }
@@ -475,10 +486,19 @@ impl Connection {
     /// ```
     pub fn poll_event(&mut self) -> Option<Event> {
         if let Some(e) = self.events.pop_front() {
-            if matches!(e, Event::LoggedOut { .. })
-                && let Some(response) = self.logout_response.take()
+            let releases = matches!(
+                e,
+                Event::LoggedOut { .. }
+                    | Event::LoggedIn {
+                        replaces: Some(_),
+                        ..
+                    }
+            );
+            if releases
+                && let Some(response) = self.held_response.take()
+                && !self.close_reported
             {
-                self.queue(response, true);
+                self.tx.push_back(response);
             }
             return Some(e);
         }
@@ -1097,7 +1117,12 @@ impl Connection {
             }
         };
         // The final response goes out without digests; everything after uses them.
+        let queued = self.tx.len();
         self.login_reply(req, reply, registration.tsih);
+        if registration.replaces.is_some() && self.tx.len() > queued {
+            // Sent once the driver has ended the old session (see `held_response`).
+            self.held_response = self.tx.pop_back();
+        }
         let info = SessionInfo {
             id: registration.id,
             initiator_name: outcome.initiator_name,
@@ -1766,7 +1791,11 @@ impl Connection {
             // The response waits for the driver to see the nexus end (see Event::LoggedOut).
             self.events
                 .push_back(Event::LoggedOut { session: s.info.id });
-            self.logout_response = Some(pdu);
+            self.held_response = Some(Outgoing::Pdu {
+                pdu,
+                status: true,
+                digests: self.digests(),
+            });
             self.close(CloseReason::Logout);
         } else {
             self.queue(pdu, true);

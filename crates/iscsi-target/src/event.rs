@@ -38,19 +38,25 @@ use crate::{SessionId, SessionInfo, TaskId};
 ///         Event::TaskManagement(tm) => conn.complete_task_management(tm.id, tm.proposed)?,
 ///         Event::LoggedIn { .. } | Event::LoggedOut { .. } => {}
 ///         Event::Close { .. } => break,
+///         _ => {} // events of later versions
 ///     }
 /// }
 /// assert!(matches!(sent(&mut conn), Some(Pdu::ScsiResponse(r)) if r.status == ScsiStatus::GOOD));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Event {
     /// The login succeeded; the connection is in the full feature phase.
     LoggedIn {
         /// The new session.
         session: SessionInfo,
         /// A session this login reinstated (same initiator, ISID and target): close the
-        /// connection that carries it (RFC 7143 §6.3.5 "Session Reinstatement").
+        /// connection that carries it (RFC 7143 §6.3.5 "Session Reinstatement") and end its
+        /// SCSI I_T nexus while handling this event. The Login Response is handed to
+        /// [`Connection::poll_transmit`](crate::Connection::poll_transmit) only once this event
+        /// was polled, so that the old nexus's teardown (releasing its SPC-2 reservation, say)
+        /// cannot undo what the new session, the same I_T nexus, does first.
         replaces: Option<SessionId>,
     },
     /// A SCSI command with all its data: execute it and call
@@ -73,6 +79,9 @@ pub enum Event {
     },
     /// The connection is over: close the socket. Every PDU queued before this event was
     /// already returned by [`Connection::poll_transmit`](crate::Connection::poll_transmit).
+    /// Unless [`Event::LoggedOut`] came first, or a later login reinstated the session, its
+    /// SCSI I_T nexus still holds what the SCSI layer keeps for it (SPC-2 reservations, unit
+    /// attentions): end it now (`scsi::ScsiTarget::nexus_lost`).
     Close {
         /// Why.
         reason: CloseReason,

@@ -452,3 +452,52 @@ fn login_names_are_the_session_names_once_logged_in() {
     pair.login_normal(CLIENT, TARGET, "");
     assert_eq!(pair.target.login_names(), (Some(CLIENT), Some(TARGET)));
 }
+
+/// The Login Response of a login that reinstates a session waits until the driver has polled
+/// its `LoggedIn { replaces }`, as the Logout Response waits for `LoggedOut`: the driver ends
+/// the old session's nexus while handling the event, before the initiator can use the new one
+/// (whose nexus is the same I_T nexus, and whose first command could otherwise be undone by
+/// the old one's teardown).
+#[test]
+fn a_reinstating_login_is_answered_after_its_event_is_polled() {
+    let config = Arc::new(config(None, None));
+    let registry = SessionRegistry::new();
+    let mut first = Pair::with_registry(Arc::clone(&config), registry.clone());
+    let old = first.login_normal(CLIENT, TARGET, "");
+
+    let mut second = Pair::with_registry(Arc::clone(&config), registry.clone());
+    let req = second.login_request(
+        OP,
+        FFP,
+        true,
+        &format!("InitiatorName={CLIENT}|TargetName={TARGET}|"),
+    );
+    let mut bytes = bytes::BytesMut::from(&req.to_bytes(Digests::NONE).unwrap()[..]);
+    second.target.handle_bytes(&mut bytes);
+    assert!(
+        second.target.poll_transmit().is_none(),
+        "answered before the event"
+    );
+    let Some(Event::LoggedIn { replaces, .. }) = second.target.poll_event() else {
+        panic!("no LoggedIn")
+    };
+    assert_eq!(replaces, Some(old.id));
+    let answers = second.drain();
+    assert!(
+        matches!(answers.as_slice(), [Pdu::LoginResponse(r)] if r.status.is_success()),
+        "{answers:?}"
+    );
+
+    // A first login (nothing reinstated) is answered at once.
+    let mut other = Pair::with_registry(Arc::clone(&config), registry.clone());
+    other.isid = Isid([0x80, 0, 0, 0, 0, 9]);
+    let req = other.login_request(
+        OP,
+        FFP,
+        true,
+        &format!("InitiatorName={CLIENT}|TargetName={TARGET}|"),
+    );
+    let mut bytes = bytes::BytesMut::from(&req.to_bytes(Digests::NONE).unwrap()[..]);
+    other.target.handle_bytes(&mut bytes);
+    assert!(other.target.poll_transmit().is_some());
+}

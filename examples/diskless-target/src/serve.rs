@@ -723,6 +723,8 @@ async fn connection(
                         }
                     }
                 }
+                // Events of later engine versions: this driver does not know them yet.
+                _ => {}
             }
         }
         // 2. Send what the engine queued. A peer that stops reading blocks the write; a close
@@ -761,10 +763,20 @@ async fn connection(
         }
         tokio::select! {
             read = socket.read_buf(&mut input), if read_allowed => {
-                match read {
-                    Ok(0) | Err(_) => break,
-                    Ok(_) => conn.handle_bytes(&mut input),
+                let ended = match read {
+                    Ok(0) => "closed by the initiator without a logout".to_string(),
+                    Err(e) => format!("lost: {e}"),
+                    Ok(_) => {
+                        conn.handle_bytes(&mut input);
+                        continue;
+                    }
+                };
+                // A logged-in session that ends this way is a client that crashed, was
+                // powered off or lost the network: say so, as logins and logouts are.
+                if carried.session.is_some() {
+                    eprintln!("diskless-target: {}: connection {ended}", peer_name(&socket));
                 }
+                break;
             }
             Some(done) = done_rx.recv() => {
                 match done {

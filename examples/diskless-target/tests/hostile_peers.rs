@@ -627,6 +627,15 @@ fn hostile_connections_get_the_rfc_answer_and_other_sessions_carry_on() {
         )),
         "{log}"
     );
+    // And which sessions ended without a logout (the connection dropped mid-WRITE, 5.).
+    let start = Instant::now();
+    while !server
+        .stderr()
+        .contains("connection closed by the initiator without a logout")
+    {
+        assert!(start.elapsed() < IO_TIMEOUT, "{}", server.stderr());
+        std::thread::sleep(Duration::from_millis(20));
+    }
 
     // The good session is the same TCP connection throughout, and the server lives on.
     let data = good.read10(0, GOOD_BLOCKS);
