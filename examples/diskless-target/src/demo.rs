@@ -176,7 +176,7 @@ pub(crate) fn prepare(dir: &Path, listen: SocketAddr, count: u8) -> Result<Prepa
          -netdev user,id=n0,tftp={},bootfile={}.ipxe \\\n    \
          -device e1000,netdev=n0,mac={}\n\n\
          It prints the golden image's greeting. On a real network, give the scripts the \
-         server's address instead of 10.0.2.2.\nStop the server with Ctrl-C.",
+         server's address instead of 10.0.2.2.",
         first.name,
         tftp_dir.display(),
         first.name,
@@ -206,6 +206,7 @@ pub(crate) fn run(dir: &Path, listen: SocketAddr, count: u8, no_serve: bool) -> 
     if no_serve {
         return Ok(());
     }
+    println!("Stop the server with Ctrl-C.");
     crate::serve::run_config(prepared.config)
 }
 

@@ -330,20 +330,24 @@ fn reload(
     let (live, gone) = builder.build(&config)?;
     let count = live.targets.len();
     shared.swap(live);
+    let mut closed: Vec<String> = Vec::new();
     if let Ok(sessions) = shared.sessions.lock() {
         for handle in sessions.values() {
-            if handle.client.as_ref().is_some_and(|c| gone.contains(c)) {
+            if let Some(c) = handle.client.as_ref().filter(|c| gone.contains(c)) {
                 handle.close.notify_one();
+                if !closed.contains(c) {
+                    closed.push(c.clone());
+                }
             }
         }
     }
     eprintln!(
         "diskless-target: reloaded {}: {count} target(s){}",
         dir.state_file().display(),
-        if gone.is_empty() {
+        if closed.is_empty() {
             String::new()
         } else {
-            format!("; closed the sessions of {}", gone.join(", "))
+            format!("; closed the sessions of {}", closed.join(", "))
         }
     );
     Ok(())

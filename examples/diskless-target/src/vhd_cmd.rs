@@ -415,7 +415,7 @@ fn check(path: &Path, repair: bool, json: bool) -> Result<ExitCode> {
                 .problems
                 .iter()
                 .map(|p| ProblemJson {
-                    severity: format!("{:?}", p.severity()).to_lowercase(),
+                    severity: p.severity().to_string(),
                     offset: p.offset(),
                     message: p.to_string(),
                 })
@@ -428,11 +428,14 @@ fn check(path: &Path, repair: bool, json: bool) -> Result<ExitCode> {
             println!("{}: repaired: {action}", path.display());
         }
         for p in &report.problems {
+            // The position, unless the message already gives it.
+            let message = p.to_string();
             let offset = p
                 .offset()
+                .filter(|o| !message.contains(&format!("byte {o}")))
                 .map(|o| format!(" (byte {o})"))
                 .unwrap_or_default();
-            println!("{}: {:?}: {p}{offset}", path.display(), p.severity());
+            println!("{}: {}: {message}{offset}", path.display(), p.severity());
         }
         if report.is_clean() {
             println!("{}: no errors found", path.display());
