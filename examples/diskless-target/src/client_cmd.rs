@@ -72,15 +72,23 @@ enum ClientCommand {
         json: bool,
     },
     /// Give a client a fresh differencing disk over the current golden image (its writes are
-    /// discarded). Refused while the client is logged in.
+    /// discarded). Refused while the client is logged in, unless --force.
     Reset {
         /// The client's name.
         name: String,
+        /// Even while the client is logged in (a client that crashed or lost power holds its
+        /// session until TCP gives up): the running server closes the session.
+        #[arg(long)]
+        force: bool,
     },
-    /// Remove a client: its target, disk and script. Refused while the client is logged in.
+    /// Remove a client: its target, disk and script. Refused while the client is logged in,
+    /// unless --force.
     Remove {
         /// The client's name.
         name: String,
+        /// Even while the client is logged in: the running server closes the session.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -132,16 +140,16 @@ pub(crate) fn run(args: ClientArgs) -> Result<()> {
             );
         }
         ClientCommand::List { json } => print!("{}", list(&dir, json)?),
-        ClientCommand::Reset { name } => {
-            let entry = reset(&dir, &name)?;
+        ClientCommand::Reset { name, force } => {
+            let entry = reset(&dir, &name, force)?;
             println!(
                 "reset client `{name}`: fresh disk {} over {}",
                 dir.resolve(&entry.disk).display(),
                 dir.resolve(&entry.golden).display()
             );
         }
-        ClientCommand::Remove { name } => {
-            remove(&dir, &name)?;
+        ClientCommand::Remove { name, force } => {
+            remove(&dir, &name, force)?;
             println!("removed client `{name}`");
         }
     }
@@ -261,8 +269,9 @@ pub(crate) fn add(dir: &StateDir, mut entry: ClientEntry) -> Result<ClientEntry>
     Ok(entry)
 }
 
-/// Resets client `name`: a fresh differencing disk over the current golden image.
-pub(crate) fn reset(dir: &StateDir, name: &str) -> Result<ClientEntry> {
+/// Resets client `name`: a fresh differencing disk over the current golden image. `force`:
+/// even under a live session (see [`StateDir::refuse_if_logged_in`]).
+pub(crate) fn reset(dir: &StateDir, name: &str, force: bool) -> Result<ClientEntry> {
     let _lock = dir.lock()?;
     let mut state = dir.load()?;
     let golden = current_golden(&state)?;
@@ -271,7 +280,7 @@ pub(crate) fn reset(dir: &StateDir, name: &str) -> Result<ClientEntry> {
         .iter()
         .position(|c| c.name == name)
         .with_context(|| format!("no client `{name}` (see `client list`)"))?;
-    dir.refuse_if_logged_in(name, "reset it")?;
+    dir.refuse_if_logged_in(name, "reset it", force)?;
     let old_disk = dir.resolve(&state.clients[index].disk);
     let entry = &mut state.clients[index];
     entry.revision += 1;
@@ -290,12 +299,12 @@ pub(crate) fn reset(dir: &StateDir, name: &str) -> Result<ClientEntry> {
     Ok(entry)
 }
 
-/// Removes client `name`.
-pub(crate) fn remove(dir: &StateDir, name: &str) -> Result<()> {
+/// Removes client `name`; `force` as for [`reset`].
+pub(crate) fn remove(dir: &StateDir, name: &str, force: bool) -> Result<()> {
     let _lock = dir.lock()?;
     let mut state = dir.load()?;
     let entry = state.client(name)?.clone();
-    dir.refuse_if_logged_in(name, "remove it")?;
+    dir.refuse_if_logged_in(name, "remove it", force)?;
     state.clients.retain(|c| c.name != name);
     dir.save(&state)?;
     let _ = std::fs::remove_file(dir.resolve(&entry.disk));
@@ -518,12 +527,12 @@ mod tests {
             peer: "127.0.0.1:1".into(),
         };
         std::fs::write(run.join("conn-1"), marker.render()).unwrap();
-        let e = format!("{:#}", reset(&dir, "a").unwrap_err());
+        let e = format!("{:#}", reset(&dir, "a", false).unwrap_err());
         assert!(e.contains("is logged in"), "{e}");
-        let e = format!("{:#}", remove(&dir, "a").unwrap_err());
+        let e = format!("{:#}", remove(&dir, "a", false).unwrap_err());
         assert!(e.contains("is logged in"), "{e}");
         std::fs::remove_file(run.join("conn-1")).unwrap();
-        let a2 = reset(&dir, "a").unwrap();
+        let a2 = reset(&dir, "a", false).unwrap();
         assert_eq!(a2.revision, 1);
         assert!(!disk_a.exists(), "the old disk is deleted");
         let d = vhd::open_file(dir.resolve(&a2.disk), OpenOptions::read_only()).unwrap();
@@ -531,11 +540,11 @@ mod tests {
         d.read_at(&mut buf, 0).unwrap();
         assert_eq!(buf, [0xaa; 512]);
 
-        remove(&dir, "a").unwrap();
+        remove(&dir, "a", false).unwrap();
         assert!(!dir.resolve(&a2.disk).exists());
         assert!(!dir.tftp_dir().join("52-54-00-00-00-01.ipxe").exists());
         assert_eq!(dir.load().unwrap().clients.len(), 1);
-        assert!(remove(&dir, "a").is_err());
+        assert!(remove(&dir, "a", false).is_err());
         let _ = std::fs::remove_dir_all(&root);
     }
 

@@ -174,7 +174,7 @@ pub(crate) fn merge(dir: &StateDir, name: &str, activate: bool) -> Result<PathBu
     let _lock = dir.lock()?;
     let mut state = dir.load()?;
     let entry = state.client(name)?.clone();
-    dir.refuse_if_logged_in(name, "merge its disk")?;
+    dir.refuse_if_logged_in(name, "merge its disk", false)?;
     let golden = dir.resolve(&entry.golden);
     let child_path = dir.resolve(&entry.disk);
     let dest = free_golden_path(dir, &format!("{}+{name}", stem_of(&golden)));
@@ -330,7 +330,7 @@ mod tests {
             Some(PathBuf::from("golden/src+a-2.vhd"))
         );
         // A reset now makes the client over the new image.
-        let reset = crate::client_cmd::reset(&dir, "a").unwrap();
+        let reset = crate::client_cmd::reset(&dir, "a", false).unwrap();
         assert_eq!(reset.golden, PathBuf::from("golden/src+a-2.vhd"));
         let _ = std::fs::remove_dir_all(&root);
     }

@@ -274,8 +274,9 @@ impl StateDir {
         out
     }
 
-    /// Fails, saying what to do, when client `name` has a live session.
-    pub(crate) fn refuse_if_logged_in(&self, name: &str, what: &str) -> Result<()> {
+    /// Fails, saying what to do, when client `name` has a live session; with `force`, warns
+    /// and goes on.
+    pub(crate) fn refuse_if_logged_in(&self, name: &str, what: &str, force: bool) -> Result<()> {
         let live = self.live_sessions(name);
         if live.is_empty() {
             return Ok(());
@@ -285,10 +286,18 @@ impl StateDir {
             .map(SessionMarker::describe)
             .collect::<Vec<_>>()
             .join("; ");
+        if force {
+            eprintln!(
+                "warning: client `{name}` is logged in ({who}); going on (--force): the server \
+                 closes the session, and a client still running loses its disk"
+            );
+            return Ok(());
+        }
         bail!(
             "client `{name}` is logged in ({who}): refusing to {what} under a running session. \
              Shut the client down (or log its initiator out) and run the command again; the \
-             server removes the session marker in {} when the session ends",
+             server removes the session marker in {} when the session ends. A client that \
+             crashed or lost power keeps its session until TCP gives up: add --force then",
             self.client_run_dir(name).display()
         )
     }
@@ -684,7 +693,7 @@ mod tests {
         let root = temp_dir("markers");
         let dir = StateDir::new(&root);
         dir.create().unwrap();
-        assert!(dir.refuse_if_logged_in("a", "reset it").is_ok());
+        assert!(dir.refuse_if_logged_in("a", "reset it", false).is_ok());
         let run = dir.client_run_dir("a");
         std::fs::create_dir_all(&run).unwrap();
         let live = SessionMarker {
@@ -696,10 +705,11 @@ mod tests {
         std::fs::write(run.join("conn-1"), live.render()).unwrap();
         let e = format!(
             "{:#}",
-            dir.refuse_if_logged_in("a", "reset it").unwrap_err()
+            dir.refuse_if_logged_in("a", "reset it", false).unwrap_err()
         );
+        assert!(dir.refuse_if_logged_in("a", "reset it", true).is_ok());
         assert!(
-            e.contains("is logged in") && e.contains("iqn.2026-12.x:i"),
+            e.contains("is logged in") && e.contains("iqn.2026-12.x:i") && e.contains("--force"),
             "{e}"
         );
         assert!(e.contains("Shut the client down"), "{e}");
@@ -713,7 +723,7 @@ mod tests {
             .render(),
         )
         .unwrap();
-        assert!(dir.refuse_if_logged_in("a", "reset it").is_ok());
+        assert!(dir.refuse_if_logged_in("a", "reset it", false).is_ok());
         let _ = std::fs::remove_dir_all(&root);
     }
 }

@@ -228,6 +228,18 @@ fn commands_manage_the_state_directory() {
             "{e}"
         );
     }
+    // --force goes on under the session, saying so (here on pc2, which stays logged out
+    // afterwards: a reset's fresh disk).
+    std::fs::create_dir_all(state.join("run/pc2")).unwrap();
+    std::fs::copy(run.join("conn-7"), state.join("run/pc2/conn-8")).unwrap();
+    let out = dt(&state, &["client", "reset", "pc2", "--force"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("client `pc2` is logged in") && stderr.contains("--force"),
+        "{stderr}"
+    );
+    std::fs::remove_file(state.join("run/pc2/conn-8")).unwrap();
     std::fs::remove_file(run.join("conn-7")).unwrap();
     let out = ok(&state, &["golden", "merge", "pc1", "--activate"]);
     let baked = state.join("golden/src+pc1.vhd");
