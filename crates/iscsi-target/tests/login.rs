@@ -453,6 +453,14 @@ fn login_names_are_the_session_names_once_logged_in() {
     assert_eq!(pair.target.login_names(), (Some(CLIENT), Some(TARGET)));
 }
 
+/// Hands the engine a Login Request for CLIENT and TARGET without polling anything.
+fn send_login_unpolled(pair: &mut Pair) {
+    let text = format!("InitiatorName={CLIENT}|TargetName={TARGET}|");
+    let req = pair.login_request(OP, FFP, true, &text);
+    let mut bytes = bytes::BytesMut::from(&req.to_bytes(Digests::NONE).unwrap()[..]);
+    pair.target.handle_bytes(&mut bytes);
+}
+
 /// The Login Response of a login that reinstates a session waits until the driver has polled
 /// its `LoggedIn { replaces }`, as the Logout Response waits for `LoggedOut`: the driver ends
 /// the old session's nexus while handling the event, before the initiator can use the new one
@@ -466,14 +474,7 @@ fn a_reinstating_login_is_answered_after_its_event_is_polled() {
     let old = first.login_normal(CLIENT, TARGET, "");
 
     let mut second = Pair::with_registry(Arc::clone(&config), registry.clone());
-    let req = second.login_request(
-        OP,
-        FFP,
-        true,
-        &format!("InitiatorName={CLIENT}|TargetName={TARGET}|"),
-    );
-    let mut bytes = bytes::BytesMut::from(&req.to_bytes(Digests::NONE).unwrap()[..]);
-    second.target.handle_bytes(&mut bytes);
+    send_login_unpolled(&mut second);
     assert!(
         second.target.poll_transmit().is_none(),
         "answered before the event"
@@ -491,13 +492,6 @@ fn a_reinstating_login_is_answered_after_its_event_is_polled() {
     // A first login (nothing reinstated) is answered at once.
     let mut other = Pair::with_registry(Arc::clone(&config), registry.clone());
     other.isid = Isid([0x80, 0, 0, 0, 0, 9]);
-    let req = other.login_request(
-        OP,
-        FFP,
-        true,
-        &format!("InitiatorName={CLIENT}|TargetName={TARGET}|"),
-    );
-    let mut bytes = bytes::BytesMut::from(&req.to_bytes(Digests::NONE).unwrap()[..]);
-    other.target.handle_bytes(&mut bytes);
+    send_login_unpolled(&mut other);
     assert!(other.target.poll_transmit().is_some());
 }

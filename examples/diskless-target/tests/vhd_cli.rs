@@ -52,21 +52,24 @@ fn files(dir: &Path) -> Vec<String> {
     names
 }
 
+/// `golden.vhd` (dynamic, `size`) and the differencing disk `child` over it.
+fn golden_and_child(dir: &TempDir, size: &str, child: &str) {
+    ok(dir, &["create", "--type", "dynamic", "golden.vhd", size]);
+    let args = [
+        "create",
+        "--type",
+        "differencing",
+        "--parent",
+        "golden.vhd",
+        child,
+    ];
+    ok(dir, &args);
+}
+
 #[test]
 fn create_info_and_check_a_differencing_chain() {
     let dir = TempDir::new("vhd-cli", "chain");
-    ok(&dir, &["create", "--type", "dynamic", "golden.vhd", "64M"]);
-    ok(
-        &dir,
-        &[
-            "create",
-            "--type",
-            "differencing",
-            "--parent",
-            "golden.vhd",
-            "c1.vhd",
-        ],
-    );
+    golden_and_child(&dir, "64M", "c1.vhd");
     let json: serde_json::Value =
         serde_json::from_str(&ok(&dir, &["info", "--json", "c1.vhd"])).unwrap();
     let chain = json.as_array().unwrap();
@@ -264,18 +267,7 @@ fn failures_name_the_file_and_leave_nothing_behind() {
 #[test]
 fn disks_in_use_elsewhere_are_inspected_but_never_written() {
     let dir = TempDir::new("vhd-cli", "locks");
-    ok(&dir, &["create", "--type", "dynamic", "golden.vhd", "16M"]);
-    ok(
-        &dir,
-        &[
-            "create",
-            "--type",
-            "differencing",
-            "--parent",
-            "golden.vhd",
-            "client.vhd",
-        ],
-    );
+    golden_and_child(&dir, "16M", "client.vhd");
 
     let held = vhd::FileStorage::open_writable(dir.0.join("client.vhd")).unwrap();
     for args in [&["info", "client.vhd"][..], &["check", "client.vhd"]] {
