@@ -393,7 +393,8 @@ pub(crate) fn check_name(name: &str) -> Result<()> {
     if !ok {
         bail!(
             "client name `{name}`: use 1 to 63 lower-case letters, digits, `-` and `.`, starting \
-             with a letter or digit"
+             with a letter or digit (the name becomes part of the client's target IQN, which \
+             allows no other characters, and of its file names)"
         );
     }
     Ok(())
