@@ -143,7 +143,22 @@ fn at(path: &Path) -> String {
 
 /// Opens a disk read-only with its whole parent chain.
 fn open_chain(path: &Path) -> Result<Disk<FileStorage>> {
-    vhd::open_file(path, OpenOptions::read_only()).with_context(|| at(path))
+    vhd::open_file(path, OpenOptions::read_only()).map_err(|e| with_hint(e, path))
+}
+
+/// `e` in the context of `path`, with what to do when the file is damaged.
+fn with_hint(e: vhd::Error, path: &Path) -> anyhow::Error {
+    let damaged = e.kind() == ErrorKind::Corrupt;
+    let e = anyhow::Error::new(e).context(at(path));
+    if damaged {
+        e.context(format!(
+            "{} is damaged; `diskless-target vhd check --repair {}` repairs what can be repaired",
+            at(path),
+            at(path)
+        ))
+    } else {
+        e
+    }
 }
 
 fn block_size_arg(builder: VhdBuilder, block_size: Option<u64>) -> Result<VhdBuilder> {
@@ -316,8 +331,8 @@ fn chain_info(path: &Path) -> Result<Vec<DiskInfo>> {
                 vhd::MAX_CHAIN_DEPTH
             );
         }
-        let disk =
-            Disk::open(open_to_inspect(&p)?, OpenOptions::read_only()).with_context(|| at(&p))?;
+        let disk = Disk::open(open_to_inspect(&p)?, OpenOptions::read_only())
+            .map_err(|e| with_hint(e, &p))?;
         let (info, next) = disk_info(&p, &disk)?;
         chain.push(info);
         current = next;
