@@ -100,8 +100,11 @@ impl TargetConfig {
                     what: "two targets have the same name",
                 });
             }
-            let secrets = t.chap.iter().chain(&t.mutual_chap);
-            if secrets.clone().any(|c| c.secret.is_empty()) {
+            if t.chap
+                .iter()
+                .chain(&t.mutual_chap)
+                .any(|c| c.secret.is_empty())
+            {
                 return Err(Error::InvalidConfig {
                     what: "a CHAP secret is empty",
                 });

@@ -203,6 +203,26 @@ impl Session {
     }
 }
 
+/// A successful Login Response answering `req` (StatSN and the window are set when sent).
+fn login_response(req: &LoginRequest, reply: LoginReply, tsih: iscsi_pdu::Tsih) -> Pdu {
+    Pdu::LoginResponse(LoginResponse {
+        transit: reply.transit,
+        continue_bit: false,
+        csg: reply.csg,
+        nsg: reply.nsg,
+        version_max: 0,
+        version_active: 0,
+        isid: req.isid,
+        tsih,
+        itt: req.itt,
+        stat_sn: SerialNumber(0),
+        exp_cmd_sn: SerialNumber(0),
+        max_cmd_sn: SerialNumber(0),
+        status: LoginStatus::SUCCESS,
+        data: Bytes::from(reply.data),
+    })
+}
+
 fn lun_number(lun: &Lun) -> u64 {
     lun.index().map_or(u64::MAX, u64::from)
 }
@@ -957,12 +977,17 @@ impl Connection {
         if self.close_reported {
             return;
         }
-        let digests = self.digests();
-        self.tx.push_back(Outgoing::Pdu {
+        let outgoing = self.outgoing(pdu, status);
+        self.tx.push_back(outgoing);
+    }
+
+    /// `pdu` ready for the transmit queue, with the digests in force now.
+    fn outgoing(&self, pdu: Pdu, status: bool) -> Outgoing {
+        Outgoing::Pdu {
             pdu,
             status,
-            digests,
-        });
+            digests: self.digests(),
+        }
     }
 
     /// ExpCmdSN and MaxCmdSN to advertise now.
@@ -1034,32 +1059,13 @@ impl Connection {
             return;
         };
         match login.step(&self.config, &req, &mut self.random) {
-            LoginStep::Continue(reply) => self.login_reply(&req, reply, req.tsih),
+            LoginStep::Continue(reply) => {
+                let response = login_response(&req, reply, req.tsih);
+                self.queue(response, true);
+            }
             LoginStep::Fail(status) => self.login_failure(status, req.itt, Some(&req)),
             LoginStep::Complete(reply, outcome) => self.login_complete(&req, reply, outcome),
         }
-    }
-
-    fn login_reply(&mut self, req: &LoginRequest, reply: LoginReply, tsih: iscsi_pdu::Tsih) {
-        self.queue(
-            Pdu::LoginResponse(LoginResponse {
-                transit: reply.transit,
-                continue_bit: false,
-                csg: reply.csg,
-                nsg: reply.nsg,
-                version_max: 0,
-                version_active: 0,
-                isid: req.isid,
-                tsih,
-                itt: req.itt,
-                stat_sn: SerialNumber(0),
-                exp_cmd_sn: SerialNumber(0),
-                max_cmd_sn: SerialNumber(0),
-                status: LoginStatus::SUCCESS,
-                data: Bytes::from(reply.data),
-            }),
-            true,
-        );
     }
 
     fn login_failure(&mut self, status: LoginStatus, itt: Itt, req: Option<&LoginRequest>) {
@@ -1117,11 +1123,12 @@ impl Connection {
             }
         };
         // The final response goes out without digests; everything after uses them.
-        let queued = self.tx.len();
-        self.login_reply(req, reply, registration.tsih);
-        if registration.replaces.is_some() && self.tx.len() > queued {
+        let response = login_response(req, reply, registration.tsih);
+        if registration.replaces.is_some() {
             // Sent once the driver has ended the old session (see `held_response`).
-            self.held_response = self.tx.pop_back();
+            self.held_response = Some(self.outgoing(response, true));
+        } else {
+            self.queue(response, true);
         }
         let info = SessionInfo {
             id: registration.id,
@@ -1791,11 +1798,7 @@ impl Connection {
             // The response waits for the driver to see the nexus end (see Event::LoggedOut).
             self.events
                 .push_back(Event::LoggedOut { session: s.info.id });
-            self.held_response = Some(Outgoing::Pdu {
-                pdu,
-                status: true,
-                digests: self.digests(),
-            });
+            self.held_response = Some(self.outgoing(pdu, true));
             self.close(CloseReason::Logout);
         } else {
             self.queue(pdu, true);
