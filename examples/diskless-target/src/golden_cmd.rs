@@ -19,7 +19,7 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use vhd::{DiskType, FOOTER_LEN, FileStorage, OpenOptions};
+use vhd::{DiskType, FOOTER_LEN, OpenOptions};
 
 use crate::atomic_file::AtomicFile;
 use crate::state::{DEFAULT_STATE_DIR, StateDir};
@@ -188,13 +188,8 @@ pub(crate) fn merge(dir: &StateDir, name: &str, activate: bool) -> Result<PathBu
         // A running server keeps every client's disk open, with its write lock, logged in or
         // not. This client is not logged in (checked above), so nothing writes its disk: read
         // it without the lock then.
-        let storage = match FileStorage::open_read_only(&child_path) {
-            Err(e) if e.kind() == std::io::ErrorKind::ResourceBusy => {
-                FileStorage::open_unlocked(&child_path)
-            }
-            r => r,
-        }
-        .with_context(|| format!("opening {}", child_path.display()))?;
+        let (storage, _) = crate::vhd_cmd::open_read_only_or_unlocked(&child_path)
+            .with_context(|| format!("opening {}", child_path.display()))?;
         let child = vhd::Disk::open(storage, OpenOptions::read_only())
             .with_context(|| format!("opening {}", child_path.display()))?;
         let stats = vhd::merge(&child, &mut parent, &mut |_, _| {}).with_context(|| {
@@ -277,7 +272,7 @@ mod tests {
         std::fs::create_dir_all(&root).unwrap();
         let src = root.join("src.vhd");
         let mut g = VhdBuilder::dynamic(4 << 20)
-            .create(FileStorage::create_new(&src).unwrap())
+            .create(vhd::FileStorage::create_new(&src).unwrap())
             .unwrap();
         g.write_at(&[0xaa; 4096], 0).unwrap();
         g.flush().unwrap();

@@ -303,20 +303,29 @@ fn disk_info(path: &Path, disk: &Disk<FileStorage>) -> Result<(DiskInfo, Option<
     Ok((info, next))
 }
 
-/// Opens `path` read-only to look at it (`info`, `check` without `--repair`): with a shared
-/// lock if it can; if a writer holds the file (a running server), without one, saying so.
-fn open_to_inspect(path: &Path) -> Result<FileStorage> {
+/// Opens `path` read-only: with a shared lock if it can; if a writer holds the file (a running
+/// server), without one. The flag says whether it is locked.
+pub(crate) fn open_read_only_or_unlocked(path: &Path) -> std::io::Result<(FileStorage, bool)> {
     match FileStorage::open_read_only(path) {
         Err(e) if e.kind() == std::io::ErrorKind::ResourceBusy => {
-            eprintln!(
-                "warning: {} is open for writing elsewhere (a running server?): reading it \
-                 without a lock, so it may change while it is read",
-                path.display()
-            );
-            FileStorage::open_unlocked(path).with_context(|| at(path))
+            Ok((FileStorage::open_unlocked(path)?, false))
         }
-        r => r.with_context(|| at(path)),
+        r => r.map(|storage| (storage, true)),
     }
+}
+
+/// Opens `path` to look at it (`info`, `check` without `--repair`), saying so when a writer
+/// holds it and it is read without a lock.
+fn open_to_inspect(path: &Path) -> Result<FileStorage> {
+    let (storage, locked) = open_read_only_or_unlocked(path).with_context(|| at(path))?;
+    if !locked {
+        eprintln!(
+            "warning: {} is open for writing elsewhere (a running server?): reading it \
+             without a lock, so it may change while it is read",
+            path.display()
+        );
+    }
+    Ok(storage)
 }
 
 /// The disk at `path` and each parent up its chain.
