@@ -269,6 +269,15 @@ impl ServeConfig {
             if mutual_chap.is_some() && chap.is_none() {
                 bail!("{at}: key `mutual_chap` needs `chap` too (mutual CHAP is two-way)");
             }
+            // What `TargetConfig::validate` refuses when serving, said here with the key.
+            if let (Some(a), Some(b)) = (&chap, &mutual_chap)
+                && a.secret == b.secret
+            {
+                bail!(
+                    "{at}: keys `chap.secret` and `mutual_chap.secret` are the same; RFC 7143 \
+                     §12.1.3 forbids one secret for both directions"
+                );
+            }
             if c.lun.is_empty() {
                 bail!("{at}: no [[client.lun]]");
             }
@@ -583,5 +592,11 @@ read_only = true
             "mutual_chap = { user = \"t1\", secret = \"0123456789ab\" }",
         );
         assert!(err(&text).contains("needs `chap` too"));
+        let same = GOOD.replace(
+            "chap = { user = \"u1\", secret = \"0123456789ab\" }",
+            "chap = { user = \"u1\", secret = \"0123456789ab\" }\n\
+             mutual_chap = { user = \"t1\", secret = \"0123456789ab\" }",
+        );
+        assert!(err(&same).contains("are the same"), "{}", err(&same));
     }
 }

@@ -490,6 +490,16 @@ impl State {
                 if c.chap.is_none() {
                     bail!("{at}: mutual CHAP needs one-way CHAP too");
                 }
+                // What `TargetConfig::validate` refuses when serving, said when it is added.
+                if c.chap
+                    .as_ref()
+                    .is_some_and(|one_way| one_way.secret == chap.secret)
+                {
+                    bail!(
+                        "{at}: the mutual CHAP secret is the one-way secret; RFC 7143 §12.1.3 \
+                         forbids one secret for both directions"
+                    );
+                }
             }
             ipxe_script::Server::parse(&c.server)
                 .map_err(|e| anyhow::anyhow!("{at}: server `{}`: {e}", c.server))?;
@@ -632,6 +642,14 @@ mod tests {
             clients: vec![e],
         };
         assert!(format!("{:#}", s.check().unwrap_err()).contains("needs one-way CHAP"));
+        let mut e = entry("a", "52:54:00:00:00:01");
+        e.chap = Some(parse_chap("chap", "u:twelve-bytes!").unwrap());
+        e.mutual_chap = Some(parse_chap("m", "t:twelve-bytes!").unwrap());
+        let s = State {
+            golden: None,
+            clients: vec![e],
+        };
+        assert!(format!("{:#}", s.check().unwrap_err()).contains("forbids one secret"));
     }
 
     #[test]
